@@ -1,0 +1,87 @@
+"""llm-proxy: an OpenAI-compatible proxy that rotates API keys across LLM providers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, redirect
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    """Build the application: config, key pool, forwarder, blueprints and error handler.
+
+    `config` is a Config, a mapping of environment variables (tests), or None to read the
+    process environment and `.env`.
+    """
+    if config is None:
+        config = Config.from_env()
+    elif isinstance(config, dict):
+        config = Config.from_env(config, dotenv_path=None)
+
+    from . import chat, errors, keys_api
+    from .forward import Forwarder
+    from .key_pool import KeyPool
+    from .logs import setup_logging
+
+    setup_logging(config.log_level, config.log_format)
+    app = Flask(__name__, static_folder=_static_folder(), static_url_path="/static")
+    app.config["PROXY"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+
+    pool = KeyPool(config.keys, default_cooldown=config.key_cooldown_seconds,
+                   on_state_change=_log_state_change)
+    app.extensions["llm_proxy.pool"] = pool
+    app.extensions["llm_proxy.forwarder"] = Forwarder(
+        pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
+        read_timeout=config.upstream_timeout)
+
+    errors.init_app(app)
+    app.register_blueprint(chat.bp)
+    app.register_blueprint(keys_api.bp)
+
+    from flask_cors import CORS
+    CORS(app, origins=list(config.cors_origins), expose_headers=["Retry-After"],
+         allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+    @app.get("/")
+    def index():
+        """The web UI lives under /static."""
+        return redirect("/static/index.html", code=302)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness and key counts by state; no upstream call, no secret."""
+        return {"status": "ok", "keys": pool.counts_by_status(),
+                "models": len(pool.models())}
+
+    _warn_about_defaults(config, pool)
+    return app
+
+
+def _static_folder() -> str:
+    import os
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+
+
+def _log_state_change(key, old: str, new: str, reason: str) -> None:
+    log.warning("key state key=%s model=%s provider=%s from=%s to=%s reason=%s",
+                key.id, key.model, key.provider, old, new, reason)
+
+
+def _warn_about_defaults(config: Config, pool) -> None:
+    if config.testing:
+        return
+    if not config.keys:
+        log.warning("no keys configured (LLM_KEYS / LLM_KEYS_FILE): every chat request "
+                    "will answer 404 until keys are added through the admin API")
+    else:
+        log.info("loaded %d keys for %d models", len(pool.keys()), len(pool.models()))
+    if not config.proxy_tokens:
+        log.warning("PROXY_TOKENS is not set: the chat and models routes are open to anyone "
+                    "who can reach this port")

@@ -1,0 +1,266 @@
+"""Config: everything read once at startup from the environment, `.env` and LLM_KEYS."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from .providers import PROVIDERS, canonical_provider
+
+log = logging.getLogger(__name__)
+
+ENTRY_FIELDS = ("provider", "model", "api_key", "base_url")
+
+
+class ConfigError(RuntimeError):
+    """A setting that stops the start; its message is one line and never holds a secret."""
+
+
+@dataclass
+class Config:
+    keys: list = field(default_factory=list)
+    admin_token: str = ""
+    admin_token_generated: bool = False
+    proxy_tokens: tuple = ()
+    cors_origins: tuple = ("*",)
+    upstream_timeout: float = 600.0
+    connect_timeout: float = 10.0
+    max_attempts: int = 5
+    key_cooldown_seconds: float = 60.0
+    key_recheck_seconds: float = 300.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    log_level: str = "INFO"
+    log_format: str = "text"
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ=None, dotenv_path: str | None = ".env") -> "Config":
+        """Read the configuration; the process environment wins over `.env`."""
+        env = load_environment(environ, dotenv_path)
+        keys = parse_keys(env.get("LLM_KEYS"), "LLM_KEYS")
+        if env.get("LLM_KEYS_FILE"):
+            keys += parse_keys(_read_keys_file(env["LLM_KEYS_FILE"]), "LLM_KEYS_FILE")
+        admin_token = env.get("ADMIN_TOKEN", "").strip()
+        return cls(
+            keys=keys,
+            admin_token=admin_token or secrets.token_urlsafe(32),
+            admin_token_generated=not admin_token,
+            proxy_tokens=_csv(env.get("PROXY_TOKENS", "")),
+            cors_origins=_csv(env.get("CORS_ORIGINS", "*")) or ("*",),
+            upstream_timeout=_number(env, "UPSTREAM_TIMEOUT", 600.0),
+            connect_timeout=_number(env, "UPSTREAM_CONNECT_TIMEOUT", 10.0),
+            max_attempts=int(_number(env, "MAX_ATTEMPTS", 5, minimum=1, integer=True)),
+            key_cooldown_seconds=_number(env, "KEY_COOLDOWN_SECONDS", 60.0, minimum=0),
+            key_recheck_seconds=_number(env, "KEY_RECHECK_SECONDS", 300.0, minimum=0),
+            max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 32 * 1024 * 1024,
+                                       minimum=1024, integer=True)),
+            log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json"), "text"),
+        )
+
+
+def load_environment(environ=None, dotenv_path: str | None = ".env") -> dict:
+    """`.env` values overlaid by the real environment."""
+    environ = dict(os.environ if environ is None else environ)
+    values = {}
+    if dotenv_path and os.path.isfile(dotenv_path):
+        with open(dotenv_path, encoding="utf-8") as fh:
+            values = read_dotenv(fh.read())
+    values.update(environ)
+    return values
+
+
+# A value opened by '[' or '{' without quotes; python-dotenv would keep only that line.
+_OPEN_VALUE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*([\[{].*)$")
+
+
+def read_dotenv(text: str) -> dict:
+    """Parse `.env` text, accepting unquoted JSON values spread over several lines.
+
+    The original design documents `LLM_KEYS=[` followed by one entry per line and `]`,
+    unquoted; python-dotenv reads that as "[". Such values are joined here until their
+    brackets balance, the rest is left to python-dotenv.
+    """
+    multiline: dict[str, str] = {}
+    rest: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        match = _OPEN_VALUE.match(lines[i])
+        if match and _bracket_depth(match.group(2)) > 0:
+            name, parts = match.group(1), [match.group(2)]
+            depth = _bracket_depth(match.group(2))
+            i += 1
+            while depth > 0 and i < len(lines):
+                parts.append(lines[i])
+                depth += _bracket_depth(lines[i])
+                i += 1
+            multiline[name] = "\n".join(parts)
+            continue
+        rest.append(lines[i])
+        i += 1
+    values = {k: v for k, v in dotenv_values(stream=io.StringIO("\n".join(rest))).items()
+              if v is not None}
+    values.update(multiline)
+    return values
+
+
+def _bracket_depth(line: str) -> int:
+    """Net count of opening brackets on a line, ignoring those inside JSON strings."""
+    depth, in_string, escaped = 0, False, False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return depth
+
+
+def _read_keys_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ConfigError(f"LLM_KEYS_FILE: cannot read {path!r}: {exc.strerror}") from None
+
+
+def parse_keys(text: str | None, source: str) -> list[dict]:
+    """Validate a JSON array of key entries; errors name the entry index and the field."""
+    if text is None or not text.strip():
+        return []
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # exc.msg and the position only: the document itself may hold secrets.
+        raise ConfigError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                          f"column {exc.colno}") from None
+    except RecursionError:
+        raise ConfigError(f"{source} is not valid JSON: nested too deeply") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"{source} must be a JSON array of key entries, "
+                          f"got a JSON {_json_type(data)}")
+    entries = []
+    for index, item in enumerate(data):
+        try:
+            entries.append(validate_entry(item))
+        except EntryError as exc:
+            raise ConfigError(f"{source} entry {index}: {exc}") from None
+    return entries
+
+
+class EntryError(ValueError):
+    """One invalid field of a key entry; `field` names it, the message never holds the secret."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"field '{field_name}' {message}")
+        self.field = field_name
+
+
+def validate_entry(item, *, partial: bool = False) -> dict:
+    """A clean copy of a key entry, or EntryError naming the first bad field.
+
+    With partial=True (an edit), only the fields present are checked and returned.
+    """
+    if not isinstance(item, dict):
+        raise EntryError("entry", f"must be a JSON object, got a JSON {_json_type(item)}")
+    out: dict = {}
+    if not partial or "provider" in item:
+        raw = item.get("provider")
+        if raw is None:
+            raise EntryError("provider", "is missing")
+        provider = canonical_provider(raw)
+        if provider is None:
+            raise EntryError("provider", f"must be one of {', '.join(PROVIDERS)} (or xai)")
+        out["provider"] = provider
+    if not partial or "model" in item:
+        model = item.get("model")
+        if model is None:
+            raise EntryError("model", "is missing")
+        if not isinstance(model, str) or not model.strip():
+            raise EntryError("model", "must be a non-empty string")
+        out["model"] = model.strip()
+    if not partial or "api_key" in item:
+        api_key = item.get("api_key")
+        if api_key is None:
+            raise EntryError("api_key", "is missing")
+        if not isinstance(api_key, str) or not api_key:
+            raise EntryError("api_key", "must be a non-empty string")
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in api_key):
+            raise EntryError("api_key", "must not contain whitespace or control characters")
+        out["api_key"] = api_key
+    if "base_url" in item and item["base_url"] not in (None, ""):
+        out["base_url"] = validate_base_url(item["base_url"])
+    elif "base_url" in item:
+        out["base_url"] = None
+    if "enabled" in item:
+        if not isinstance(item["enabled"], bool):
+            raise EntryError("enabled", "must be true or false")
+        out["enabled"] = item["enabled"]
+    if not partial and out["provider"] == "openai-compatible" and not out.get("base_url"):
+        raise EntryError("base_url", "is required for provider openai-compatible")
+    return out
+
+
+def validate_base_url(value) -> str:
+    if not isinstance(value, str):
+        raise EntryError("base_url", "must be a string")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EntryError("base_url", "must be an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise EntryError("base_url", "must not carry credentials")
+    return value.strip().rstrip("/")
+
+
+def _json_type(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean",
+            type(None): "null"}.get(type(value), "number")
+
+
+def _csv(value: str) -> tuple:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _number(env: dict, name: str, default, *, minimum: float = 0.001, integer=False):
+    raw = env.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {'whole ' if integer else ''}number, "
+                          f"got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                          f"got {raw!r}")
+    return level
+
+
+def _choice(env: dict, name: str, allowed: tuple, default: str) -> str:
+    value = env.get(name, default).strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value

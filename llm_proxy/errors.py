@@ -1,0 +1,193 @@
+"""The one error tree of the proxy, rendered as OpenAI's error envelope in one place."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Why an attempt on a key failed: statistics, failover reasons and key health use these.
+RATE_LIMITED = "rate_limited"
+AUTH = "auth"
+SERVER = "server_error"
+NETWORK = "network"
+TIMEOUT = "timeout"
+BAD_REQUEST = "bad_request"
+STREAM = "stream_broken"
+
+
+class ProxyError(Exception):
+    """Base of every error the proxy answers with; subclasses override class attributes."""
+
+    status = 500
+    type = "server_error"
+    code: str | None = None
+    message = "The proxy could not handle the request."
+
+    def __init__(self, message: str | None = None, *, param: str | None = None,
+                 code: str | None = None, status: int | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.param = param
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def headers(self) -> dict:
+        return {}
+
+    def envelope(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type,
+                          "param": self.param, "code": self.code}}
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.envelope()).encode()
+
+
+class InvalidRequest(ProxyError):
+    status = 400
+    type = "invalid_request_error"
+    message = "The request is invalid."
+
+
+class Unauthorized(ProxyError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+    message = "Missing or invalid bearer token."
+
+    def headers(self) -> dict:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class NotFound(ProxyError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+    message = "Not found."
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class MethodNotAllowed(ProxyError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class Conflict(ProxyError):
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class PayloadTooLarge(ProxyError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+    message = "The request body is larger than the proxy accepts."
+
+
+class AllKeysCoolingDown(ProxyError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class NoUsableKey(ProxyError):
+    """Every key of the model is invalid or disabled: nothing to try, nothing to wait for."""
+    status = 503
+    type = "server_error"
+    code = "no_usable_key"
+
+
+class UpstreamError(ProxyError):
+    """The provider answered with an error; `status` is the provider's own.
+
+    `failure` says what the error means for the key (one of the kinds above);
+    `retry_after` is the provider's hint, in seconds, for rate limits.
+    """
+    type = "upstream_error"
+
+    def __init__(self, message: str, *, status: int, type: str | None = None,
+                 code: str | None = None, param: str | None = None,
+                 failure: str = BAD_REQUEST, retry_after: float | None = None):
+        super().__init__(message, param=param, code=code, status=status)
+        if type:
+            self.type = type
+        self.failure = failure
+        self.retry_after = retry_after
+
+    def headers(self) -> dict:
+        if self.status == 429 and self.retry_after:
+            return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        return {}
+
+
+class UpstreamUnreachable(ProxyError):
+    failure = NETWORK
+    retry_after = None
+    status = 502
+    type = "upstream_error"
+    code = "upstream_unreachable"
+    message = "The upstream provider could not be reached."
+
+
+class UpstreamTimeout(ProxyError):
+    failure = TIMEOUT
+    retry_after = None
+    status = 504
+    type = "upstream_error"
+    code = "upstream_timeout"
+    message = "The upstream provider did not answer in time."
+
+
+def from_http_exception(exc: HTTPException) -> ProxyError:
+    """Translate Werkzeug's routing and body errors into the proxy's envelope."""
+    if exc.code == 413:
+        return PayloadTooLarge()
+    if exc.code == 404:
+        return NotFound("No such route.")
+    if exc.code == 405:
+        return MethodNotAllowed("Method not allowed for this route.")
+    if exc.code is not None and 400 <= exc.code < 500:
+        return InvalidRequest(exc.description or exc.name, status=exc.code)
+    return ProxyError()
+
+
+def init_app(app) -> None:
+    """Register the single handler that renders every error as OpenAI's envelope."""
+
+    def render(err: ProxyError):
+        headers = {"Content-Type": "application/json", **err.headers()}
+        return err.to_json(), err.status, headers
+
+    @app.errorhandler(ProxyError)
+    def _proxy_error(err: ProxyError):
+        return render(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        err = from_http_exception(exc)
+        body, status, headers = render(err)
+        if getattr(exc, "valid_methods", None):
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        return body, status, headers
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return render(ProxyError())

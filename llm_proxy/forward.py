@@ -1,0 +1,188 @@
+"""Forwarder: one chat request through the pool, failing over between keys.
+
+A request tries the model's keys in rotation order, each at most once and at most
+MAX_ATTEMPTS of them, until one answers. Failover happens only before the first byte
+reaches the client; a stream that breaks later ends with an OpenAI-style error event.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import time
+
+import urllib3
+from flask import Response
+
+from . import metrics
+from .errors import (BAD_REQUEST, STREAM, ProxyError, UpstreamError, UpstreamTimeout,
+                     UpstreamUnreachable)
+from .key_pool import Key, KeyPool
+from .providers import adapter_for
+from .providers.base import ChatRequest, StreamBroken, StreamState, clean_message
+from .sse import iter_events, iter_raw
+
+log = logging.getLogger(__name__)
+
+# Reading a body that breaks: urllib3 and http.client raise these, sockets OSError.
+READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Forwarder:
+    def __init__(self, pool: KeyPool, *, max_attempts: int, connect_timeout: float,
+                 read_timeout: float):
+        self.pool = pool
+        self.max_attempts = max_attempts
+        self.timeout = (connect_timeout, read_timeout)
+
+    def handle(self, chat: ChatRequest) -> Response:
+        """Serve `chat` from the first key that answers; raise the last error otherwise."""
+        started = time.perf_counter()
+        tried: set[str] = set()
+        last_error: ProxyError | None = None
+        key: Key | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            previous = key
+            key = self.pool.acquire(chat.model, tried)
+            if key is None:
+                key = previous
+                break
+            if previous is not None:
+                self._log_failover(chat, previous, key, last_error)
+            tried.add(key.id)
+            try:
+                if chat.stream:
+                    response = self._stream(chat, key, started, attempt)
+                else:
+                    response = self._complete(chat, key, started, attempt)
+            except ProxyError as err:
+                failure = getattr(err, "failure", BAD_REQUEST)
+                self.pool.record_failure(key, failure, message=err.message,
+                                         retry_after=getattr(err, "retry_after", None))
+                if failure == BAD_REQUEST:
+                    self._log_request(chat, key, err.status, attempt, started)
+                    raise
+                last_error = err
+                continue
+            return response
+        assert last_error is not None
+        self._log_request(chat, key, last_error.status, len(tried), started)
+        raise last_error
+
+    # -- one attempt ----------------------------------------------------------------------
+
+    def _complete(self, chat: ChatRequest, key: Key, started: float, attempt: int) -> Response:
+        adapter = adapter_for(key.provider)
+        upstream = adapter.build_request(chat, key)
+        sent = time.perf_counter()
+        resp = adapter.send(upstream, stream=False, timeout=self.timeout)
+        metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
+        content = adapter.read_body(resp)
+        if resp.status_code >= 400:
+            raise adapter.parse_error(resp.status_code, content, resp.headers)
+        try:
+            completion = adapter.parse_response(chat, content)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise UpstreamError("The upstream answered with a body that is not a valid "
+                                "chat completion.", status=502, failure="server_error") from None
+        self.pool.record_success(key, completion.usage)
+        self._log_request(chat, key, 200, attempt, started)
+        return Response(completion.body, 200, content_type="application/json")
+
+    def _stream(self, chat: ChatRequest, key: Key, started: float, attempt: int) -> Response:
+        adapter = adapter_for(key.provider)
+        upstream = adapter.build_request(chat, key)
+        sent = time.perf_counter()
+        resp = adapter.send(upstream, stream=True, timeout=self.timeout)
+        if resp.status_code >= 400:
+            try:
+                content = adapter.read_body(resp)
+            except ProxyError:  # the error body itself broke: the status says enough
+                content = b""
+            raise adapter.parse_error(resp.status_code, content, resp.headers)
+        state = StreamState()
+        chunks = adapter.iter_chunks(chat, iter_events(iter_raw(resp)), state)
+        # Wait for the first chunk before answering: until then a failure can still
+        # move to another key, and the client has seen nothing.
+        try:
+            first = next(chunks)
+        except StopIteration:
+            resp.close()
+            raise UpstreamError("The upstream stream ended before any data.", status=502,
+                                failure=STREAM) from None
+        except StreamBroken as exc:
+            resp.close()
+            raise UpstreamError(exc.message, status=exc.status, failure="server_error") from None
+        except READ_ERRORS as exc:
+            resp.close()
+            if _is_timeout(exc):
+                raise UpstreamTimeout() from None
+            raise UpstreamUnreachable("The upstream stream broke before any data.") from None
+        metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
+        body = self._relay(chat, key, resp, first, chunks, state, started, attempt)
+        return Response(body, 200, content_type="text/event-stream; charset=utf-8",
+                        headers=SSE_HEADERS)
+
+    def _relay(self, chat, key, resp, first, chunks, state, started, attempt):
+        """The client's SSE body: forwarded chunk by chunk, closing the upstream at the end."""
+        outcome = "client_closed"
+        try:
+            yield b"data: " + first + b"\n\n"
+            for payload in chunks:
+                yield b"data: " + payload + b"\n\n"
+            yield b"data: [DONE]\n\n"
+            outcome = "ok"
+        except (StreamBroken, *READ_ERRORS) as exc:
+            outcome = "broken"
+            message = exc.message if isinstance(exc, StreamBroken) else (
+                "The upstream timed out mid-stream." if _is_timeout(exc)
+                else "The upstream connection broke mid-stream.")
+            yield _error_event(message)
+        except Exception:  # a translation bug must not leave the client hanging
+            outcome = "broken"
+            log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
+            yield _error_event("The proxy could not translate the upstream stream.")
+        finally:
+            # Closing the response drops the upstream connection at once, also when the
+            # client went away (the server closes this generator on a failed write).
+            resp.close()
+            if outcome == "broken":
+                self.pool.record_failure(key, STREAM, message="stream broke mid-way")
+                self.pool.add_usage(key, state.usage)
+                self._log_request(chat, key, 502, attempt, started, outcome)
+            else:
+                self.pool.record_success(key, state.usage)
+                self._log_request(chat, key, 200, attempt, started, outcome)
+
+    # -- logging ------------------------------------------------------------------------
+
+    def _log_failover(self, chat, from_key: Key, to_key: Key, err) -> None:
+        reason = getattr(err, "failure", "error")
+        metrics.failover(reason)
+        log.warning("failover model=%s from_key=%s to_key=%s reason=%s status=%s",
+                    chat.model, from_key.id, to_key.id, reason,
+                    getattr(err, "status", None))
+
+    def _log_request(self, chat, key, status, attempts, started, outcome=None) -> None:
+        seconds = time.perf_counter() - started
+        provider = key.provider if key else "-"
+        metrics.request_finished(provider, chat.model, status, chat.stream, seconds)
+        if log.isEnabledFor(logging.INFO):
+            log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
+                     "latency_ms=%.1f stream=%s%s", chat.model, provider,
+                     key.id if key else "-", status, attempts, seconds * 1000,
+                     "true" if chat.stream else "false",
+                     f" outcome={outcome}" if outcome else "")
+
+
+def _is_timeout(exc: Exception) -> bool:
+    return isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) or \
+        "timed out" in str(exc)
+
+
+def _error_event(message: str) -> bytes:
+    payload = {"error": {"message": clean_message(message), "type": "upstream_error",
+                         "param": None, "code": "stream_broken"}}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"

@@ -1,0 +1,47 @@
+"""Logging to stdout: one handler on the package logger, text or JSON lines."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_HANDLER_NAME = "llm_proxy"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the message's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                 + f".{int(record.msecs):03d}Z",
+                 "level": record.levelname, "logger": record.name}
+        message = record.getMessage()
+        entry["message"] = message
+        # "event k=v k=v" messages become fields too, so JSON users can filter on them.
+        head, *pairs = message.split(" ")
+        fields = dict(p.split("=", 1) for p in pairs if "=" in p)
+        if fields:
+            entry["event"] = head
+            entry.update({k: v for k, v in fields.items() if k not in entry})
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Attach one stdout handler to the `llm_proxy` logger (idempotent across app instances)."""
+    logger = logging.getLogger("llm_proxy")
+    logger.setLevel(level)
+    for handler in logger.handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False

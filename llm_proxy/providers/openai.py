@@ -1,0 +1,89 @@
+"""OpenAI's Chat Completions format, shared by OpenAI, DeepSeek, xAI Grok and compatibles.
+
+The client already speaks this format, so the body passes through as received; only
+streams are touched, to ask for the usage chunk that key statistics need.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+from ..errors import AUTH, UpstreamError
+from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
+                   UpstreamRequest, _json_or_none, clean_message)
+
+# Providers documenting `stream_options.include_usage` (OpenAI, DeepSeek, xAI). Generic
+# compatible servers are left alone: some reject fields they do not know.
+STREAM_USAGE_PROVIDERS = {"openai", "deepseek", "grok"}
+
+# xAI (and some compatibles) answer a bad key with 400 instead of 401.
+_BAD_KEY = re.compile(r"(incorrect|invalid|wrong|no such)[^.]{0,40}api[ _-]?key|"
+                      r"api[ _-]?key[^.]{0,40}(invalid|incorrect|not valid)", re.I)
+
+
+class OpenAIAdapter(Adapter):
+    def __init__(self, provider: str = "openai"):
+        self.provider = provider
+        self.inject_usage = provider in STREAM_USAGE_PROVIDERS
+
+    def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
+        body = chat.raw
+        if chat.stream and self.inject_usage and not chat.include_usage:
+            options = dict(chat.body.get("stream_options") or {})
+            options["include_usage"] = True
+            body = json.dumps({**chat.body, "stream_options": options}).encode()
+        return UpstreamRequest(
+            url=f"{self.base_url(key)}/chat/completions",
+            headers={"Authorization": f"Bearer {key.api_key}",
+                     "Content-Type": "application/json",
+                     "Accept": "text/event-stream" if chat.stream else "application/json"},
+            body=body)
+
+    def parse_response(self, chat: ChatRequest, content: bytes) -> Completion:
+        payload = json.loads(content)
+        if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+            raise ValueError("not a chat.completion object")
+        usage = payload.get("usage")
+        return Completion(body=content, usage=usage if isinstance(usage, dict) else None)
+
+    def iter_chunks(self, chat: ChatRequest, events: Iterator[SSEEvent],
+                    state: StreamState) -> Iterator[bytes]:
+        strip_usage = self.inject_usage and not chat.include_usage
+        for event in events:
+            data = event.data
+            if data == b"[DONE]":
+                return
+            if data.startswith(b'{"error"') or event.event == "error":
+                raise StreamBroken(_stream_error_message(data))
+            if b'"usage"' in data:
+                chunk = _json_or_none(data)
+                usage = chunk.get("usage") if isinstance(chunk, dict) else None
+                if isinstance(usage, dict):
+                    state.usage = usage
+                    # The usage-only chunk the proxy asked for; other chunks keep their
+                    # harmless "usage": null rather than being re-encoded.
+                    if strip_usage and not chunk.get("choices"):
+                        continue
+            yield data
+
+    def probe_request(self, key) -> UpstreamRequest:
+        return UpstreamRequest(url=f"{self.base_url(key)}/models", method="GET",
+                               headers={"Authorization": f"Bearer {key.api_key}"})
+
+    def parse_error(self, status: int, content: bytes, headers) -> UpstreamError:
+        err = super().parse_error(status, content, headers)
+        if status == 400 and _BAD_KEY.search(err.message or ""):
+            err.failure = AUTH
+        return err
+
+
+def _stream_error_message(data: bytes) -> str:
+    payload = _json_or_none(data)
+    if isinstance(payload, dict):
+        err = payload.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return clean_message(err["message"])
+        if isinstance(err, str):
+            return clean_message(err)
+    return "The upstream stream reported an error."

@@ -1,0 +1,55 @@
+"""Reading Server-Sent Events from an upstream response as the bytes arrive."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .providers.base import SSEEvent
+
+READ_SIZE = 65536
+
+
+def iter_raw(response) -> Iterator[bytes]:
+    """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer)."""
+    raw = response.raw
+    while True:
+        data = raw.read1(READ_SIZE)
+        if not data:
+            return
+        yield data
+
+
+def iter_events(chunks: Iterator[bytes]) -> Iterator[SSEEvent]:
+    """Parse an SSE byte stream into events (WHATWG rules; `id` and `retry` are ignored)."""
+    buffer = b""
+    event: str | None = None
+    data: list[bytes] = []
+    for chunk in chunks:
+        buffer += chunk
+        if b"\n" not in chunk:
+            continue
+        # Providers end lines with LF or CRLF; a lone CR as line end is not handled.
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield SSEEvent(event, b"\n".join(data))
+                event, data = None, []
+                continue
+            if line.startswith(b":"):
+                continue  # comment / keep-alive
+            name, _, value = line.partition(b":")
+            if value.startswith(b" "):
+                value = value[1:]
+            if name == b"data":
+                data.append(value)
+            elif name == b"event":
+                event = value.decode("utf-8", "replace")
+    if buffer.strip():
+        line = buffer.rstrip(b"\r\n")
+        name, _, value = line.partition(b":")
+        if name == b"data":
+            data.append(value[1:] if value.startswith(b" ") else value)
+    if data:
+        yield SSEEvent(event, b"\n".join(data))
