@@ -1,0 +1,134 @@
+"""Shared fixtures: the proxy on a real port, fake upstreams, log capture."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from fake_openai import FakeOpenAI  # noqa: E402
+
+from llm_proxy import create_app  # noqa: E402
+
+# Variables that would let a real key or a developer's settings reach a test.
+_CLEARED = ("LLM_KEYS", "LLM_KEYS_FILE", "ADMIN_TOKEN", "PROXY_TOKENS", "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "DEEPSEEK_API_KEY",
+            "XAI_API_KEY", "OPENAI_BASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+            "http_proxy", "https_proxy", "all_proxy", "PORT", "CORS_ORIGINS",
+            "MAX_ATTEMPTS", "UPSTREAM_TIMEOUT", "KEY_COOLDOWN_SECONDS", "LOG_FORMAT",
+            "LOG_LEVEL")
+
+ADMIN_TOKEN = "admin-test-token-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in _CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+class ProxyServer:
+    """The proxy app served on 127.0.0.1:<ephemeral> by a threaded WSGI server."""
+
+    def __init__(self, env: dict):
+        self.app = create_app(env)
+        self.config = self.app.config["PROXY"]
+        self.pool = self.app.extensions["llm_proxy.pool"]
+        self.admin_token = self.config.admin_token
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server.daemon_threads = True
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base = self.url + "/v1"
+        self.http = requests.Session()
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def chat(self, body, *, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if isinstance(body, (dict, list)):
+            kwargs["json"] = body
+        else:
+            kwargs["data"] = body
+        return self.http.post(self.base + "/chat/completions", headers=headers, **kwargs)
+
+    def admin(self, method: str, path: str, body=None, *, token: str | None = "default",
+              **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token == "default":
+            token = self.admin_token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        return self.http.request(method, self.url + path, headers=headers, **kwargs)
+
+    def openai(self, api_key: str = "unused", **kwargs):
+        import openai
+        return openai.OpenAI(base_url=self.base, api_key=api_key, max_retries=0,
+                             timeout=kwargs.pop("timeout", 30), **kwargs)
+
+
+def keys_env(entries: list, **env) -> dict:
+    out = {"LLM_KEYS": json.dumps(entries), "ADMIN_TOKEN": ADMIN_TOKEN}
+    out.update({k: str(v) for k, v in env.items()})
+    return out
+
+
+@pytest.fixture
+def make_proxy():
+    """make_proxy(entries, **env) → a running ProxyServer; closed after the test."""
+    servers = []
+
+    def start(entries=(), **env):
+        server = ProxyServer(keys_env(list(entries), **env))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def openai_upstream():
+    """A fake OpenAI upstream accepting the keys sk-good-* listed in `.valid_keys`."""
+    fake = FakeOpenAI(valid_keys={f"sk-good-{i}-0123456789abcdef" for i in range(8)})
+    yield fake
+    fake.close()
+
+
+def good_key(i: int) -> str:
+    return f"sk-good-{i}-0123456789abcdef"
+
+
+@pytest.fixture
+def proxy_logs():
+    """Every line the proxy logs during the test, formatted."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("llm_proxy")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
