@@ -41,6 +41,11 @@ def create_app(config: Config | dict | None = None) -> Flask:
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
         read_timeout=config.upstream_timeout)
 
+    if config.key_recheck_seconds > 0:
+        from .key_health import InvalidKeyRechecker
+        app.extensions["llm_proxy.recheck"] = InvalidKeyRechecker(
+            pool, config, config.key_recheck_seconds).start()
+
     errors.init_app(app)
     app.register_blueprint(chat.bp)
     app.register_blueprint(keys_api.bp)
