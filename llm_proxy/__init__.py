@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, redirect
+from flask import Flask, Response, redirect
 
 from .config import Config
 
@@ -27,6 +27,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     from .forward import Forwarder
     from .key_pool import KeyPool
     from .logs import setup_logging
+    from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 
     setup_logging(config.log_level, config.log_format)
     app = Flask(__name__, static_folder=_static_folder(), static_url_path="/static")
@@ -37,9 +38,11 @@ def create_app(config: Config | dict | None = None) -> Flask:
     pool = KeyPool(config.keys, default_cooldown=config.key_cooldown_seconds,
                    on_state_change=_log_state_change)
     app.extensions["llm_proxy.pool"] = pool
+    metrics = app.extensions["llm_proxy.metrics"] = Metrics(pool)
     app.extensions["llm_proxy.forwarder"] = Forwarder(
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
-        read_timeout=config.upstream_timeout)
+        read_timeout=config.upstream_timeout, metrics=metrics)
+    app.wsgi_app = metrics.wrap_wsgi(app.wsgi_app)
 
     if config.key_recheck_seconds > 0:
         from .key_health import InvalidKeyRechecker
@@ -62,8 +65,13 @@ def create_app(config: Config | dict | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         """Liveness and key counts by state; no upstream call, no secret."""
-        return {"status": "ok", "keys": pool.counts_by_status(),
+        return {"status": "ok", "version": __version__, "keys": pool.counts_by_status(),
                 "models": len(pool.models())}
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        """Prometheus text exposition; no token (it holds no secret)."""
+        return Response(metrics.render(), 200, content_type=METRICS_CONTENT_TYPE)
 
     _warn_about_defaults(config, pool)
     return app

@@ -14,10 +14,10 @@ import time
 import urllib3
 from flask import Response
 
-from . import metrics
 from .errors import (BAD_REQUEST, STREAM, ProxyError, UpstreamError, UpstreamTimeout,
                      UpstreamUnreachable)
 from .key_pool import Key, KeyPool
+from .metrics import NullMetrics
 from .providers import adapter_for
 from .providers.base import ChatRequest, StreamBroken, StreamState, clean_message
 from .sse import iter_events, iter_raw
@@ -32,8 +32,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 class Forwarder:
     def __init__(self, pool: KeyPool, *, max_attempts: int, connect_timeout: float,
-                 read_timeout: float):
+                 read_timeout: float, metrics=None):
         self.pool = pool
+        self.metrics = metrics if metrics is not None else NullMetrics()
         self.max_attempts = max_attempts
         self.timeout = (connect_timeout, read_timeout)
 
@@ -78,7 +79,7 @@ class Forwarder:
         upstream = adapter.build_request(chat, key)
         sent = time.perf_counter()
         resp = adapter.send(upstream, stream=False, timeout=self.timeout)
-        metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
+        self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
         content = adapter.read_body(resp)
         if resp.status_code >= 400:
             raise adapter.parse_error(resp.status_code, content, resp.headers)
@@ -120,7 +121,7 @@ class Forwarder:
             if _is_timeout(exc):
                 raise UpstreamTimeout() from None
             raise UpstreamUnreachable("The upstream stream broke before any data.") from None
-        metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
+        self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
         body = self._relay(chat, key, resp, first, chunks, state, started, attempt)
         return Response(body, 200, content_type="text/event-stream; charset=utf-8",
                         headers=SSE_HEADERS)
@@ -160,7 +161,7 @@ class Forwarder:
 
     def _log_failover(self, chat, from_key: Key, to_key: Key, err) -> None:
         reason = getattr(err, "failure", "error")
-        metrics.failover(reason)
+        self.metrics.failover(reason)
         log.warning("failover model=%s from_key=%s to_key=%s reason=%s status=%s",
                     chat.model, from_key.id, to_key.id, reason,
                     getattr(err, "status", None))
@@ -168,7 +169,7 @@ class Forwarder:
     def _log_request(self, chat, key, status, attempts, started, outcome=None) -> None:
         seconds = time.perf_counter() - started
         provider = key.provider if key else "-"
-        metrics.request_finished(provider, chat.model, status, chat.stream, seconds)
+        self.metrics.request_finished(provider, chat.model, status, chat.stream, seconds)
         if log.isEnabledFor(logging.INFO):
             log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
                      "latency_ms=%.1f stream=%s%s", chat.model, provider,

@@ -23,10 +23,30 @@ class JsonFormatter(logging.Formatter):
         fields = dict(p.split("=", 1) for p in pairs if "=" in p)
         if fields:
             entry["event"] = head
-            entry.update({k: v for k, v in fields.items() if k not in entry})
+            entry.update({k: _typed(k, v) for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+# Fields whose values are numbers or flags in JSON; ids stay strings even when all digits.
+NUMBER_FIELDS = {"status", "attempts", "latency_ms", "retry_after", "seconds"}
+FLAG_FIELDS = {"stream"}
+
+
+def _typed(name: str, value: str):
+    """The JSON value of a `name=value` field: numbers and flags typed, the rest strings."""
+    if name in FLAG_FIELDS and value in ("true", "false"):
+        return value == "true"
+    if name in NUMBER_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    return value
 
 
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:

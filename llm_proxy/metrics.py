@@ -1,23 +1,176 @@
-"""Prometheus metrics of the proxy (filled in by the operations work; no-ops until then)."""
+"""Prometheus metrics of the proxy: one registry per app, served as text on /metrics.
+
+Counters and histograms are updated on the request path, so their labelled children are
+cached per label tuple (one dict lookup instead of prometheus_client's lock and label
+checks). Key states are counted at scrape time, which costs the hot path nothing.
+"""
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-def request_started() -> None:
-    pass
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
+# From a fast local model (milliseconds) to a long generation (minutes).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                   60.0, 120.0, 300.0, 600.0)
 
-def request_finished(provider: str, model: str, status: int, streamed: bool,
-                     seconds: float) -> None:
-    pass
-
-
-def upstream_latency(provider: str, model: str, seconds: float) -> None:
-    pass
-
-
-def first_byte(provider: str, model: str, seconds: float) -> None:
-    pass
+CHAT_PATHS = ("/chat/completions", "/v1/chat/completions")
 
 
-def failover(reason: str) -> None:
-    pass
+def status_class(status: int) -> str:
+    """'2xx', '4xx', '5xx' … from an HTTP status."""
+    return f"{status // 100}xx"
+
+
+class Metrics:
+    """The proxy's metrics in their own registry, so several apps in one process coexist."""
+
+    def __init__(self, pool=None):
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._requests = Counter(
+            "llm_proxy_requests", "Chat requests sent to an upstream, by outcome.",
+            ["provider", "model", "status_class", "stream"], registry=r)
+        self._responses = Counter(
+            "llm_proxy_responses", "Answers to chat requests, including those refused "
+            "before any upstream call (bad body, token, unknown model, all keys cooling).",
+            ["status_class"], registry=r)
+        self._upstream = Histogram(
+            "llm_proxy_upstream_latency_seconds", "Time until the upstream's whole "
+            "answer, per non-streamed attempt that got one.",
+            ["provider", "model"], buckets=LATENCY_BUCKETS, registry=r)
+        self._first_byte = Histogram(
+            "llm_proxy_stream_first_byte_seconds", "Time from sending a streamed request "
+            "upstream until its first chunk was ready for the client.",
+            ["provider", "model"], buckets=LATENCY_BUCKETS, registry=r)
+        self._failovers = Counter(
+            "llm_proxy_failovers", "Attempts moved to another key, by why the previous "
+            "one failed.", ["reason"], registry=r)
+        self._in_flight = Gauge(
+            "llm_proxy_requests_in_flight", "Chat requests being answered now (open "
+            "streams included).", registry=r)
+        if pool is not None:
+            r.register(KeyStateCollector(pool))
+        self._children: dict = {}
+
+    # -- hot path ---------------------------------------------------------------------
+
+    def _child(self, metric, labels: tuple):
+        cache_key = (id(metric), labels)
+        child = self._children.get(cache_key)
+        if child is None:
+            child = self._children[cache_key] = metric.labels(*labels)
+        return child
+
+    def request_started(self) -> None:
+        self._in_flight.inc()
+
+    def response_sent(self, status: int) -> None:
+        """A chat request answered (any outcome); ends its in-flight count."""
+        self._in_flight.dec()
+        self._child(self._responses, (status_class(status),)).inc()
+
+    def request_finished(self, provider: str, model: str, status: int, streamed: bool,
+                         seconds: float) -> None:
+        labels = (provider, model, status_class(status), "true" if streamed else "false")
+        self._child(self._requests, labels).inc()
+
+    def upstream_latency(self, provider: str, model: str, seconds: float) -> None:
+        self._child(self._upstream, (provider, model)).observe(seconds)
+
+    def first_byte(self, provider: str, model: str, seconds: float) -> None:
+        self._child(self._first_byte, (provider, model)).observe(seconds)
+
+    def failover(self, reason: str) -> None:
+        self._child(self._failovers, (reason,)).inc()
+
+    # -- exposition -------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """Prometheus text exposition of every metric of this app."""
+        return generate_latest(self.registry)
+
+    def wrap_wsgi(self, wsgi_app):
+        """WSGI middleware counting chat requests in flight until their body is closed."""
+        started, sent = self.request_started, self.response_sent
+
+        def app(environ, start_response):
+            if environ.get("PATH_INFO") not in CHAT_PATHS:
+                return wsgi_app(environ, start_response)
+            status = [500]
+
+            def capture(status_line, headers, exc_info=None):
+                status[0] = int(status_line[:3])
+                return start_response(status_line, headers, exc_info)
+
+            started()
+            try:
+                body = wsgi_app(environ, capture)
+            except BaseException:
+                sent(500)
+                raise
+            return _ClosingBody(body, lambda: sent(status[0]))
+
+        return app
+
+
+class _ClosingBody:
+    """A WSGI body that runs `done` once when the server closes it."""
+
+    __slots__ = ("_body", "_done")
+
+    def __init__(self, body, done):
+        self._body, self._done = body, done
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self) -> None:
+        done, self._done = self._done, None
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if done is not None:
+                done()
+
+
+class KeyStateCollector:
+    """`llm_proxy_keys{state=...}`: the pool's keys by state, counted when scraped."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def describe(self):
+        return [GaugeMetricFamily("llm_proxy_keys", "API keys by state.", labels=["state"])]
+
+    def collect(self):
+        family = GaugeMetricFamily("llm_proxy_keys", "API keys by state.", labels=["state"])
+        for state, count in self.pool.counts_by_status().items():
+            family.add_metric([state], count)
+        yield family
+
+
+class NullMetrics:
+    """Metrics that record nothing (a Forwarder built without an app)."""
+
+    def request_started(self) -> None:
+        pass
+
+    def response_sent(self, status: int) -> None:
+        pass
+
+    def request_finished(self, provider, model, status, streamed, seconds) -> None:
+        pass
+
+    def upstream_latency(self, provider, model, seconds) -> None:
+        pass
+
+    def first_byte(self, provider, model, seconds) -> None:
+        pass
+
+    def failover(self, reason) -> None:
+        pass
