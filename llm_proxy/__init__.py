@@ -88,6 +88,8 @@ def _log_state_change(key, old: str, new: str, reason: str) -> None:
 
 
 def _warn_about_defaults(config: Config, pool) -> None:
+    for line in config.warnings:
+        log.warning("configuration: %s", line)
     if config.testing:
         return
     if not config.keys:

@@ -16,7 +16,7 @@ from .providers import PROVIDERS, canonical_provider
 
 log = logging.getLogger(__name__)
 
-ENTRY_FIELDS = ("provider", "model", "api_key", "base_url")
+ENTRY_FIELDS = ("provider", "model", "api_key", "base_url", "enabled")
 
 
 class ConfigError(RuntimeError):
@@ -39,14 +39,21 @@ class Config:
     log_level: str = "INFO"
     log_format: str = "text"
     testing: bool = False
+    # Startup warnings (repeated or unknown entries): logged by the app once logging is set.
+    warnings: list = field(default_factory=list)
 
     @classmethod
     def from_env(cls, environ=None, dotenv_path: str | None = ".env") -> "Config":
         """Read the configuration; the process environment wins over `.env`."""
         env = load_environment(environ, dotenv_path)
-        keys = parse_keys(env.get("LLM_KEYS"), "LLM_KEYS")
+        warnings: list[str] = []
+        keys = parse_keys(env.get("LLM_KEYS"), "LLM_KEYS", warnings)
+        sources = [f"LLM_KEYS entry {i}" for i in range(len(keys))]
         if env.get("LLM_KEYS_FILE"):
-            keys += parse_keys(_read_keys_file(env["LLM_KEYS_FILE"]), "LLM_KEYS_FILE")
+            more = parse_keys(_read_keys_file(env["LLM_KEYS_FILE"]), "LLM_KEYS_FILE", warnings)
+            keys += more
+            sources += [f"LLM_KEYS_FILE entry {i}" for i in range(len(more))]
+        warnings += duplicate_warnings(keys, sources)
         admin_token = env.get("ADMIN_TOKEN", "").strip()
         return cls(
             keys=keys,
@@ -63,6 +70,7 @@ class Config:
                                        minimum=1024, integer=True)),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json"), "text"),
+            warnings=warnings,
         )
 
 
@@ -140,8 +148,12 @@ def _read_keys_file(path: str) -> str:
         raise ConfigError(f"LLM_KEYS_FILE: cannot read {path!r}: {exc.strerror}") from None
 
 
-def parse_keys(text: str | None, source: str) -> list[dict]:
-    """Validate a JSON array of key entries; errors name the entry index and the field."""
+def parse_keys(text: str | None, source: str, warnings: list | None = None) -> list[dict]:
+    """Validate a JSON array of key entries; errors name the entry index and the field.
+
+    Fields the proxy does not know are ignored, with a line added to `warnings`: a typo
+    such as "baseurl" would otherwise silently send the key to the default URL.
+    """
     if text is None or not text.strip():
         return []
     try:
@@ -161,7 +173,33 @@ def parse_keys(text: str | None, source: str) -> list[dict]:
             entries.append(validate_entry(item))
         except EntryError as exc:
             raise ConfigError(f"{source} entry {index}: {exc}") from None
+        unknown = [name for name in item if name not in ENTRY_FIELDS]
+        if unknown and warnings is not None:
+            warnings.append(f"{source} entry {index}: unknown field(s) "
+                            f"{', '.join(_field_label(n) for n in unknown)} ignored "
+                            f"(known: {', '.join(ENTRY_FIELDS)})")
     return entries
+
+
+def _field_label(name: str) -> str:
+    # A name that is not a plain word could be a secret pasted in the wrong place.
+    if re.fullmatch(r"[A-Za-z_-]{1,24}", name):
+        return repr(name)
+    return "(a field name not shown)"
+
+
+def duplicate_warnings(entries: list[dict], sources: list[str]) -> list[str]:
+    """One line per entry repeating an earlier one (same provider, model and api_key)."""
+    first: dict[tuple, str] = {}
+    lines = []
+    for entry, source in zip(entries, sources):
+        identity = (entry["provider"], entry["model"], entry["api_key"])
+        if identity in first:
+            lines.append(f"{source} repeats {first[identity]} (same provider, model and "
+                         "api_key); the repeat is ignored")
+        else:
+            first[identity] = source
+    return lines
 
 
 class EntryError(ValueError):
