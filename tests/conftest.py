@@ -27,6 +27,9 @@ _CLEARED = ("LLM_KEYS", "LLM_KEYS_FILE", "ADMIN_TOKEN", "PROXY_TOKENS", "OPENAI_
 
 ADMIN_TOKEN = "admin-test-token-0123456789"
 
+# The test server's own access log adds nothing the proxy's request lines do not say.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
@@ -55,6 +58,9 @@ class ProxyServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+        recheck = self.app.extensions.get("llm_proxy.recheck")
+        if recheck:
+            recheck.stop()
 
     def chat(self, body, *, token: str | None = None, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})

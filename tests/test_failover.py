@@ -1,0 +1,365 @@
+"""Failover, cooldown and key health (SPEC §4) against a fake OpenAI upstream with faults."""
+from __future__ import annotations
+
+import gc
+import json
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import good_key
+from fake_openai import error
+from fake_upstream import Drop, Reply, Stream
+
+HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+STREAM = {**HELLO, "stream": True}
+
+
+def entries(upstream, n=3, model="gpt-4o", provider="openai"):
+    return [{"provider": provider, "model": model, "api_key": good_key(i),
+             "base_url": upstream.base_url} for i in range(n)]
+
+
+def key_ids(proxy):
+    """Key ids in configured order (good_key(0), good_key(1), ...)."""
+    by_secret = {k.api_key: k.id for k in proxy.pool.keys()}
+    return [by_secret[good_key(i)] for i in range(len(by_secret))]
+
+
+def status_of(proxy, i):
+    keys = {k["id"]: k for k in proxy.admin("GET", "/api/keys").json()["keys"]}
+    return keys[key_ids(proxy)[i]]
+
+
+def sse_payloads(resp):
+    out = []
+    for line in resp.iter_lines():
+        if line.startswith(b"data: "):
+            out.append(line[6:])
+    return out
+
+
+def test_rate_limited_key_is_skipped_during_its_cooldown(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream))
+    openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests",
+                                            code="rate_limit_exceeded",
+                                            headers={"Retry-After": "30"}))
+    for _ in range(12):
+        resp = proxy.chat(HELLO)
+        assert resp.status_code == 200, resp.text
+    used = openai_upstream.keys_used()
+    # The limited key was tried once (the first request), then never again.
+    assert used.count(good_key(0)) == 1
+    served = used[1:]
+    assert served.count(good_key(1)) == 6 and served.count(good_key(2)) == 6
+    # Round-robin among the healthy keys: strictly alternating.
+    assert all(a != b for a, b in zip(served, served[1:]))
+    limited = status_of(proxy, 0)
+    assert limited["status"] == "cooling_down"
+    assert 25 < limited["cooldown_until"] - time.time() <= 30.5
+    assert limited["stats"]["failures_by_kind"] == {"rate_limited": 1}
+
+
+def test_rate_limit_without_retry_after_uses_key_cooldown_seconds(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=7)
+    openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests"))
+    assert proxy.chat(HELLO).status_code == 200
+    limited = status_of(proxy, 0)
+    assert limited["status"] == "cooling_down"
+    assert 5 < limited["cooldown_until"] - time.time() <= 7.5
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"retry-after-ms": "2500"}, 2.5),
+    ({"x-ratelimit-reset-requests": "1m30s"}, 90),
+    ({"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, None),  # an HTTP date, far away
+])
+def test_rate_limit_hints_set_the_cooldown(make_proxy, openai_upstream, headers, expected):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    openai_upstream.fail(good_key(0), error(429, "Rate limit reached", headers=headers))
+    assert proxy.chat(HELLO).status_code == 200
+    wait = status_of(proxy, 0)["cooldown_until"] - time.time()
+    if expected is None:
+        assert wait > 365 * 86400
+    else:
+        assert expected - 1 < wait <= expected + 0.5
+
+
+def test_all_keys_limited_answers_429_without_calling_upstream(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    openai_upstream.fail(good_key(0), error(429, "slow down", headers={"Retry-After": "20"}))
+    openai_upstream.fail(good_key(1), error(429, "slow down", headers={"Retry-After": "40"}))
+    first = proxy.chat(HELLO)
+    assert first.status_code == 429
+    assert first.json()["error"]["message"] == "slow down"
+    calls = len(openai_upstream.calls)
+    assert calls == 2
+    started = time.perf_counter()
+    again = proxy.chat(HELLO)
+    assert time.perf_counter() - started < 1.0
+    assert again.status_code == 429
+    assert len(openai_upstream.calls) == calls  # no upstream call at all
+    body = again.json()["error"]
+    assert body["type"] == "rate_limit_error" and body["code"] == "rate_limit_exceeded"
+    # Retry-After: when the first key recovers (20 s), not the last.
+    assert 18 <= int(again.headers["Retry-After"]) <= 20
+
+
+def test_invalid_key_is_skipped_then_restored_by_reenabling(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    openai_upstream.valid_keys.discard(good_key(0))
+    for _ in range(4):
+        assert proxy.chat(HELLO).status_code == 200
+    assert openai_upstream.keys_used().count(good_key(0)) == 1
+    bad = status_of(proxy, 0)
+    assert bad["status"] == "invalid"
+    assert "Incorrect API key" in bad["stats"]["last_error"]
+    assert good_key(0) not in json.dumps(bad)
+    # The operator fixes the key upstream and re-enables it.
+    openai_upstream.valid_keys.add(good_key(0))
+    key_id = key_ids(proxy)[0]
+    assert proxy.admin("PATCH", f"/api/keys/{key_id}", {"enabled": False}).json()["status"] \
+        == "disabled"
+    assert proxy.admin("PATCH", f"/api/keys/{key_id}", {"enabled": True}).json()["status"] \
+        == "active"
+    before = len(openai_upstream.calls)
+    for _ in range(4):
+        assert proxy.chat(HELLO).status_code == 200
+    assert openai_upstream.keys_used()[before:].count(good_key(0)) == 2
+
+
+def test_reset_clears_invalid_and_cooldown(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 3))
+    openai_upstream.fail(good_key(0), error(401, "Incorrect API key provided"))
+    openai_upstream.fail(good_key(1), error(429, "slow", headers={"Retry-After": "60"}))
+    assert proxy.chat(HELLO).status_code == 200
+    ids = key_ids(proxy)
+    assert status_of(proxy, 0)["status"] == "invalid"
+    assert status_of(proxy, 1)["status"] == "cooling_down"
+    for i in (0, 1):
+        reset = proxy.admin("POST", f"/api/keys/{ids[i]}/reset")
+        assert reset.status_code == 200 and reset.json()["status"] == "active"
+
+
+def test_invalid_key_comes_back_after_periodic_recheck(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2), KEY_RECHECK_SECONDS=0.2)
+    openai_upstream.fail(good_key(0), error(401, "Incorrect API key provided"))
+    assert proxy.chat(HELLO).status_code == 200
+    assert status_of(proxy, 0)["status"] == "invalid"
+    deadline = time.time() + 5
+    while status_of(proxy, 0)["status"] != "active" and time.time() < deadline:
+        time.sleep(0.05)
+    assert status_of(proxy, 0)["status"] == "active"
+    probes = [c for c in openai_upstream.calls if c.path.endswith("/models")]
+    assert probes and probes[0].key == good_key(0) and probes[0].method == "GET"
+
+
+@pytest.mark.parametrize("fault,reason", [
+    (error(500, "The server had an error"), "server_error"),
+    (error(502, "Bad gateway"), "server_error"),
+    (error(503, "The engine is currently overloaded"), "server_error"),
+    (Reply(529, {"type": "error", "error": {"type": "overloaded_error",
+                                            "message": "Overloaded"}}), "server_error"),
+    (error(403, "Forbidden"), "auth"),
+    (Drop(), "network"),
+])
+def test_failover_on_each_retryable_failure(make_proxy, openai_upstream, proxy_logs,
+                                           fault, reason):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    openai_upstream.fail(good_key(0), fault)
+    resp = proxy.chat(HELLO)
+    assert resp.status_code == 200
+    assert openai_upstream.keys_used() == [good_key(0), good_key(1)]
+    ids = key_ids(proxy)
+    line = next(l for l in proxy_logs if "failover" in l)
+    assert f"from_key={ids[0]}" in line and f"to_key={ids[1]}" in line
+    assert f"reason={reason}" in line and "model=gpt-4o" in line
+
+
+def test_slow_upstream_times_out_and_fails_over(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2), UPSTREAM_TIMEOUT=0.3)
+    openai_upstream.fail(good_key(0), Reply(200, {"never": "read"}, delay=2))
+    started = time.perf_counter()
+    resp = proxy.chat(HELLO)
+    assert resp.status_code == 200
+    assert time.perf_counter() - started < 1.5
+    assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"timeout": 1}
+
+
+def test_refused_connection_fails_over(make_proxy, openai_upstream):
+    dead = "http://127.0.0.1:9/v1"  # discard port: nothing listens
+    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
+                         "base_url": dead},
+                        {"provider": "openai", "model": "gpt-4o", "api_key": good_key(1),
+                         "base_url": openai_upstream.base_url}])
+    assert proxy.chat(HELLO).status_code == 200
+    assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"network": 1}
+
+
+@pytest.mark.parametrize("fault,status,code", [
+    (error(500, "boom"), 500, None),
+    (Drop(), 502, "upstream_unreachable"),
+    (Reply(200, {}, delay=2), 504, "upstream_timeout"),
+])
+def test_when_every_attempt_fails_the_last_status_is_returned(make_proxy, openai_upstream,
+                                                              fault, status, code):
+    proxy = make_proxy(entries(openai_upstream, 3), UPSTREAM_TIMEOUT=0.3)
+    for i in range(3):
+        openai_upstream.fail(good_key(i), fault)
+    resp = proxy.chat(HELLO)
+    assert resp.status_code == status
+    assert set(resp.json()["error"]) == {"message", "type", "param", "code"}
+    if code:
+        assert resp.json()["error"]["code"] == code
+    assert sorted(openai_upstream.keys_used()) == sorted(good_key(i) for i in range(3))
+
+
+def test_max_attempts_bounds_the_keys_tried(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 5), MAX_ATTEMPTS=2)
+    for i in range(5):
+        openai_upstream.fail(good_key(i), error(500, "boom"))
+    assert proxy.chat(HELLO).status_code == 500
+    assert len(openai_upstream.calls) == 2
+    assert len(set(openai_upstream.keys_used())) == 2
+
+
+def test_request_errors_are_returned_not_retried(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 3))
+    resp = proxy.chat({**HELLO, "not_a_param": 1})
+    assert resp.status_code == 400
+    assert "Unrecognized request argument" in resp.json()["error"]["message"]
+    assert len(openai_upstream.calls) == 1
+    assert status_of(proxy, 0)["status"] == "active"
+
+
+def test_a_bad_key_answered_with_400_is_a_key_failure(make_proxy, openai_upstream):
+    # xAI answers an invalid key with 400 and this message.
+    proxy = make_proxy(entries(openai_upstream, 2, provider="grok"))
+    openai_upstream.fail(good_key(0), error(
+        400, "Incorrect API key provided: xa***cd. You can obtain an API key from "
+             "https://console.x.ai.", code="Client specified an invalid argument"))
+    assert proxy.chat(HELLO).status_code == 200
+    assert status_of(proxy, 0)["status"] == "invalid"
+
+
+def test_stream_fails_over_before_the_first_byte(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 3))
+    openai_upstream.fail(good_key(0), error(429, "slow down"))
+    openai_upstream.fail(good_key(1), Stream([], drop_after=0))  # headers, then nothing
+    resp = proxy.chat(STREAM, stream=True)
+    assert resp.status_code == 200
+    payloads = sse_payloads(resp)
+    assert payloads[-1] == b"[DONE]"
+    text = "".join(json.loads(p)["choices"][0]["delta"].get("content") or ""
+                   for p in payloads[:-1])
+    assert text == "Hello from the fake."
+    assert openai_upstream.keys_used() == [good_key(0), good_key(1), good_key(2)]
+
+
+def test_stream_broken_midway_ends_with_an_error_event(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    words = [json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 1,
+                         "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": w},
+                                                         "finish_reason": None}]})
+             for w in ("one", "two", "three")]
+    openai_upstream.fail(good_key(0), Stream([f"data: {w}\n\n" for w in words],
+                                             drop_after=2))
+    started = time.perf_counter()
+    resp = proxy.chat(STREAM, stream=True, timeout=10)
+    payloads = sse_payloads(resp)
+    assert time.perf_counter() - started < 3
+    assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
+        ["one", "two"]
+    err = json.loads(payloads[-1])["error"]
+    assert err["code"] == "stream_broken" and err["message"]
+    assert b"[DONE]" not in payloads
+    assert openai_upstream.keys_used() == [good_key(0)]  # no retry after bytes were sent
+    assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"stream_broken": 1}
+
+
+def test_stream_usage_is_counted_and_hidden_from_clients_that_did_not_ask(
+        make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 1))
+    payloads = sse_payloads(proxy.chat(STREAM, stream=True))
+    assert all(json.loads(p)["choices"] for p in payloads[:-1])  # no usage-only chunk
+    sent = openai_upstream.calls[-1].body
+    assert sent["stream_options"] == {"include_usage": True}
+    stats = status_of(proxy, 0)["stats"]
+    assert (stats["prompt_tokens"], stats["completion_tokens"]) == (11, 5)
+    asked = sse_payloads(proxy.chat({**STREAM, "stream_options": {"include_usage": True}},
+                                    stream=True))
+    assert json.loads(asked[-2])["usage"]["total_tokens"] == 16
+
+
+class FlakyUpstream:
+    """Random faults per request, decided by a seeded generator."""
+
+    def __init__(self, upstream, seed=7):
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        original = upstream.handle
+
+        def handle(call):
+            with self.lock:
+                roll = self.random.random()
+            if roll < 0.06:
+                return error(429, "Rate limit reached", headers={"retry-after-ms": "50"})
+            if roll < 0.09:
+                return error(500, "The server had an error")
+            if roll < 0.11:
+                return Drop()
+            return original(call)
+
+        upstream.handle = handle
+
+
+def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
+                                                                  openai_upstream):
+    FlakyUpstream(openai_upstream)
+    proxy = make_proxy(entries(openai_upstream, 8))
+    threads_before = threading.active_count()
+
+    def one(i):
+        body = STREAM if i % 3 == 0 else HELLO
+        with requests.post(proxy.base + "/chat/completions", json=body, timeout=30,
+                           stream=body is STREAM) as resp:
+            if resp.status_code != 200:
+                err = resp.json()["error"]
+                assert set(err) == {"message", "type", "param", "code"}
+                assert resp.status_code in (429, 500, 502)
+                if resp.status_code == 429:
+                    assert int(resp.headers["Retry-After"]) >= 1
+                return resp.status_code
+            if body is STREAM:
+                payloads = sse_payloads(resp)
+                assert payloads[-1] == b"[DONE]"
+            else:
+                assert resp.json()["choices"][0]["message"]["content"]
+            return 200
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(one, range(200)))
+    # Keys cooling after 5xx can leave none usable for a moment (429); most still succeed.
+    assert statuses.count(200) >= 100
+    calls_per_key = {}
+    for call in openai_upstream.calls:
+        calls_per_key[call.key] = calls_per_key.get(call.key, 0) + 1
+    keys = proxy.admin("GET", "/api/keys").json()["keys"]
+    by_id = {k.id: k.api_key for k in proxy.pool.keys()}
+    for key in keys:
+        stats = key["stats"]
+        assert stats["requests"] == stats["successes"] + stats["failures"]
+        assert stats["requests"] == calls_per_key.get(by_id[key["id"]], 0)
+        assert stats["failures"] == sum(stats["failures_by_kind"].values())
+    assert sum(k["stats"]["successes"] for k in keys) == statuses.count(200)
+    # Upstream connections of finished request threads close once collected; then every
+    # thread the burst started (proxy and fake upstream) has ended.
+    gc.collect()
+    deadline = time.time() + 5
+    while threading.active_count() > threads_before + 2 and time.time() < deadline:
+        time.sleep(0.1)
+    assert threading.active_count() <= threads_before + 2
