@@ -103,21 +103,39 @@ def read_dotenv(text: str) -> dict:
     while i < len(lines):
         match = _OPEN_VALUE.match(lines[i])
         if match and _bracket_depth(match.group(2)) > 0:
-            name, parts = match.group(1), [match.group(2)]
-            depth = _bracket_depth(match.group(2))
-            i += 1
-            while depth > 0 and i < len(lines):
-                parts.append(lines[i])
-                depth += _bracket_depth(lines[i])
-                i += 1
-            multiline[name] = "\n".join(parts)
-            continue
+            end, value = _join_open_value(lines, i, match.group(2))
+            if end is not None:
+                multiline[match.group(1)] = value
+                i = end
+                continue
+            if match.group(1) in ("LLM_KEYS", "LLM_KEYS_FILE"):
+                raise ConfigError(f"{match.group(1)} in .env: the '{match.group(2)[0]}' "
+                                  f"opened on line {i + 1} is never closed")
         rest.append(lines[i])
         i += 1
     values = {k: v for k, v in dotenv_values(stream=io.StringIO("\n".join(rest))).items()
               if v is not None}
     values.update(multiline)
     return values
+
+
+def _join_open_value(lines: list[str], start: int, first: str) -> tuple:
+    """(index after the closing line, joined value), or (None, None) if never closed.
+
+    Whole-line `#` comments inside the value are dropped, as anywhere else in `.env`.
+    """
+    parts, depth = [first], _bracket_depth(first)
+    i = start + 1
+    while depth > 0 and i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.lstrip().startswith("#"):
+            continue
+        parts.append(line)
+        depth += _bracket_depth(line)
+    if depth > 0:
+        return None, None
+    return i, "\n".join(parts)
 
 
 def _bracket_depth(line: str) -> int:
