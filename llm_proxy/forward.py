@@ -67,6 +67,12 @@ class Forwarder:
                     raise
                 last_error = err
                 continue
+            except Exception:
+                # A translation bug: count it against the attempt so the key's statistics
+                # still add up, and answer the generic envelope.
+                self.pool.record_failure(key, "proxy_error", message="internal error")
+                self._log_request(chat, key, 500, attempt, started)
+                raise
             return response
         assert last_error is not None
         self._log_request(chat, key, last_error.status, len(tried), started)
