@@ -1,0 +1,225 @@
+"""OpenAI chat messages as Anthropic Messages API `system` and `messages`.
+
+Anthropic takes the system prompt as a top-level field, only `user` and `assistant` turns,
+tool calls as `tool_use` blocks in the assistant turn and their results as `tool_result`
+blocks at the start of the next user turn
+(https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use).
+"""
+from __future__ import annotations
+
+import binascii
+import json
+import re
+
+from ..errors import InvalidRequest
+
+# https://docs.anthropic.com/en/docs/build-with-claude/vision: the accepted image types.
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+_MEDIA_ALIASES = {"image/jpg": "image/jpeg"}
+_DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+)((?:;[^;,]*)*),(.*)", re.S)
+# Anthropic's pattern for tool_use ids; OpenAI allows any string.
+_TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def to_anthropic(messages: list) -> tuple[list, list]:
+    """(system text blocks, alternating user/assistant turns) for an OpenAI `messages` list."""
+    system: list = []
+    turns: list = []
+    for i, message in enumerate(messages):
+        role = message["role"]
+        if role in ("system", "developer"):
+            system += _text_blocks(message.get("content"), f"messages[{i}].content")
+        elif role == "user":
+            _append(turns, "user", _user_blocks(message.get("content"), i))
+        elif role == "assistant":
+            _append(turns, "assistant", _assistant_blocks(message, i))
+        elif role == "tool":
+            _append(turns, "user", [_tool_result(message, i)])
+        else:
+            raise InvalidRequest(f"Invalid value for 'messages[{i}].role': '{role}' is not "
+                                 "supported for this model.", param=f"messages[{i}].role",
+                                 code="invalid_value")
+    if not turns:
+        raise InvalidRequest("'messages' must contain at least one user or assistant message "
+                             "with content.", param="messages")
+    for turn in turns:
+        if turn["role"] == "user":
+            # Tool results must open the user turn, before any text.
+            turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+    _trim_prefill(turns[-1])
+    return system, turns
+
+
+def _append(turns: list, role: str, blocks: list) -> None:
+    """Add blocks as a turn, merged into the previous one when it has the same role."""
+    if not blocks:
+        return  # an empty message carries nothing, and Anthropic rejects empty turns
+    if turns and turns[-1]["role"] == role:
+        turns[-1]["content"].extend(blocks)
+    else:
+        turns.append({"role": role, "content": blocks})
+
+
+def _trim_prefill(turn: dict) -> None:
+    # A final assistant turn is a prefill, which Anthropic rejects when it ends in whitespace.
+    if turn["role"] == "assistant" and turn["content"][-1]["type"] == "text":
+        turn["content"][-1]["text"] = turn["content"][-1]["text"].rstrip()
+
+
+def _text_blocks(content, param: str) -> list:
+    """Text-only content (system, developer, tool) as text blocks, empty ones left out."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content.strip() else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"'{param}' must be a string or an array of text parts.",
+                             param=param, code="invalid_type")
+    blocks = []
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") != "text" or \
+                not isinstance(part.get("text"), str):
+            raise InvalidRequest(f"'{param}[{j}]' must be a text part.", param=f"{param}[{j}]",
+                                 code="invalid_type")
+        if part["text"].strip():
+            blocks.append({"type": "text", "text": part["text"]})
+    return blocks
+
+
+def _user_blocks(content, i: int) -> list:
+    param = f"messages[{i}].content"
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content.strip() else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"'{param}' must be a string or an array of content parts.",
+                             param=param, code="invalid_type")
+    blocks = []
+    for j, part in enumerate(content):
+        block = _user_part(part, f"{param}[{j}]")
+        if block is not None:
+            blocks.append(block)
+    return blocks
+
+
+def _user_part(part, param: str) -> dict | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text" and isinstance(part.get("text"), str):
+        return {"type": "text", "text": part["text"]} if part["text"].strip() else None
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if not isinstance(url, str):
+            raise InvalidRequest(f"'{param}.image_url.url' must be a string.",
+                                 param=f"{param}.image_url.url", code="invalid_type")
+        return {"type": "image", "source": image_source(url, f"{param}.image_url.url")}
+    if kind == "file":
+        return _document(part.get("file"), param)
+    raise InvalidRequest(f"'{param}' has a content part type this model does not support "
+                         f"({kind!r}); use 'text', 'image_url' or a PDF 'file'.", param=param,
+                         code="invalid_value")
+
+
+def image_source(url: str, param: str) -> dict:
+    """An Anthropic image source: base64 for a data: URI, `url` for an http(s) address."""
+    if url.startswith(("http://", "https://")):
+        return {"type": "url", "url": url}
+    media_type, data = parse_data_uri(url, param)
+    if media_type not in IMAGE_TYPES:
+        raise InvalidRequest(f"'{param}' is a {media_type} image; this model accepts "
+                             f"{', '.join(sorted(IMAGE_TYPES))}.", param=param,
+                             code="invalid_image_format")
+    return {"type": "base64", "media_type": media_type, "data": data}
+
+
+def parse_data_uri(url: str, param: str) -> tuple[str, str]:
+    """(media type, base64 data) of a `data:<type>;base64,<data>` URI, or InvalidRequest."""
+    match = _DATA_URI.fullmatch(url.strip())
+    if not match or ";base64" not in match.group(2).lower():
+        raise InvalidRequest(f"'{param}' must be an http(s) URL or a base64 data: URI.",
+                             param=param, code="invalid_image_url")
+    data = re.sub(r"\s+", "", match.group(3))
+    try:
+        binascii.a2b_base64(data.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        raise InvalidRequest(f"'{param}' does not hold valid base64 data.", param=param,
+                             code="invalid_image_url") from None
+    if not data:
+        raise InvalidRequest(f"'{param}' holds no data.", param=param, code="invalid_image_url")
+    media_type = match.group(1).lower()
+    return _MEDIA_ALIASES.get(media_type, media_type), data
+
+
+def _document(file, param: str) -> dict:
+    # OpenAI's `file` part with inline data; Anthropic reads PDFs as base64 documents
+    # (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support).
+    data_uri = file.get("file_data") if isinstance(file, dict) else None
+    if not isinstance(data_uri, str):
+        raise InvalidRequest(f"'{param}.file' must carry 'file_data' as a data: URI; file ids "
+                             "are not supported for this model.", param=f"{param}.file",
+                             code="invalid_value")
+    media_type, data = parse_data_uri(data_uri, f"{param}.file.file_data")
+    if media_type != "application/pdf":
+        raise InvalidRequest(f"'{param}.file' is {media_type}; this model reads PDF files only.",
+                             param=f"{param}.file", code="invalid_value")
+    return {"type": "document",
+            "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def _assistant_blocks(message: dict, i: int) -> list:
+    param = f"messages[{i}].content"
+    content = message.get("content")
+    blocks: list = []
+    if isinstance(content, list):
+        for j, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            text = part.get(kind) if kind in ("text", "refusal") else None
+            if not isinstance(text, str):
+                raise InvalidRequest(f"'{param}[{j}]' must be a text or refusal part.",
+                                     param=f"{param}[{j}]", code="invalid_type")
+            if text.strip():
+                blocks.append({"type": "text", "text": text})
+    elif content is not None:
+        blocks = _text_blocks(content, param)
+    calls = message.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise InvalidRequest(f"'messages[{i}].tool_calls' must be an array.",
+                             param=f"messages[{i}].tool_calls", code="invalid_type")
+    for j, call in enumerate(calls or ()):
+        blocks.append(_tool_use(call, f"messages[{i}].tool_calls[{j}]"))
+    return blocks
+
+
+def _tool_use(call, param: str) -> dict:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(call.get("id"), str) or \
+            not isinstance(function.get("name"), str):
+        raise InvalidRequest(f"'{param}' must have an 'id' and a 'function' with a 'name'.",
+                             param=param, code="invalid_type")
+    arguments = function.get("arguments") or "{}"
+    try:
+        tool_input = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        tool_input = None
+    if not isinstance(tool_input, dict):
+        raise InvalidRequest(f"'{param}.function.arguments' must be a JSON object.",
+                             param=f"{param}.function.arguments", code="invalid_value")
+    return {"type": "tool_use", "id": tool_id(call["id"]), "name": function["name"],
+            "input": tool_input}
+
+
+def _tool_result(message: dict, i: int) -> dict:
+    call_id = message.get("tool_call_id")
+    if not isinstance(call_id, str) or not call_id:
+        raise InvalidRequest(f"Missing required parameter: 'messages[{i}].tool_call_id'.",
+                             param=f"messages[{i}].tool_call_id",
+                             code="missing_required_parameter")
+    result = {"type": "tool_result", "tool_use_id": tool_id(call_id)}
+    blocks = _text_blocks(message.get("content"), f"messages[{i}].content")
+    if blocks:
+        result["content"] = blocks
+    return result
+
+
+def tool_id(call_id: str) -> str:
+    """A tool call id in Anthropic's alphabet; the same id maps the same way everywhere."""
+    return _TOOL_ID_UNSAFE.sub("_", call_id)

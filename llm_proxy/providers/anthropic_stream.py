@@ -1,0 +1,115 @@
+"""Anthropic's streaming events as OpenAI `chat.completion.chunk` objects, one by one.
+
+The event flow is documented at https://docs.anthropic.com/en/docs/build-with-claude/streaming:
+message_start, then per content block content_block_start / content_block_delta… /
+content_block_stop, then message_delta (stop_reason, cumulative usage) and message_stop;
+`ping` may come anywhere and `error` ends the stream.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterator
+
+from .anthropic_response import error_status, finish_reason, openai_usage
+from .base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_message
+
+
+class ChunkWriter:
+    """Builds the OpenAI chunks of one stream: same id, created and model on each."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.id = "chatcmpl-anthropic"
+        self.created = int(time.time())
+
+    def delta(self, delta: dict, finish: str | None = None) -> bytes:
+        return self._encode([{"index": 0, "delta": delta, "logprobs": None,
+                              "finish_reason": finish}])
+
+    def usage(self, usage: dict) -> bytes:
+        return self._encode([], usage=usage)
+
+    def _encode(self, choices: list, **extra) -> bytes:
+        chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                 "model": self.model, "system_fingerprint": None, "choices": choices, **extra}
+        return json.dumps(chunk, ensure_ascii=False).encode()
+
+
+def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
+                state: StreamState) -> Iterator[bytes]:
+    """Yield each OpenAI chunk as soon as the Anthropic event that carries it arrives."""
+    out = ChunkWriter(model)
+    usage: dict = {}
+    tool_index: dict[int, int] = {}  # Anthropic content block index → OpenAI tool call index
+    for event in events:
+        payload = _json_or_none(event.data)
+        kind = payload.get("type") if isinstance(payload, dict) else event.event
+        if kind == "message_start":
+            message = payload.get("message") or {}
+            if isinstance(message.get("id"), str):
+                out.id = message["id"]
+            usage.update(_numbers(message.get("usage")))
+            state.usage = openai_usage(usage)
+            yield out.delta({"role": "assistant", "content": ""})
+        elif kind == "content_block_start":
+            chunk = _block_start(out, payload, tool_index)
+            if chunk:
+                yield chunk
+        elif kind == "content_block_delta":
+            chunk = _block_delta(out, payload, tool_index)
+            if chunk:
+                yield chunk
+        elif kind == "message_delta":
+            usage.update(_numbers(payload.get("usage")))
+            state.usage = openai_usage(usage)
+            delta = payload.get("delta") or {}
+            state.finish_reason = finish_reason(delta.get("stop_reason"))
+            yield out.delta({}, state.finish_reason)
+        elif kind == "message_stop":
+            if include_usage and state.usage:
+                yield out.usage(state.usage)
+            return
+        elif kind == "error":
+            raise _broken(payload)
+        # ping, content_block_stop and event types added later carry nothing to forward.
+    raise StreamBroken("The upstream stream ended before the message was complete.")
+
+
+def _block_start(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
+    block = payload.get("content_block") or {}
+    if block.get("type") == "tool_use":
+        index = tool_index[payload.get("index")] = len(tool_index)
+        return out.delta({"tool_calls": [{
+            "index": index, "id": block.get("id"), "type": "function",
+            "function": {"name": block.get("name"), "arguments": ""}}]})
+    if block.get("type") == "text" and block.get("text"):
+        return out.delta({"content": block["text"]})
+    return None  # thinking and server-tool blocks have no OpenAI counterpart
+
+
+def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
+    delta = payload.get("delta") or {}
+    if delta.get("type") == "text_delta" and delta.get("text"):
+        return out.delta({"content": delta["text"]})
+    if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+        index = tool_index.get(payload.get("index"))
+        if index is not None:
+            return out.delta({"tool_calls": [{
+                "index": index, "function": {"arguments": delta["partial_json"]}}]})
+    return None
+
+
+def _numbers(usage) -> dict:
+    """The integer counters of an Anthropic usage object (null ones left out)."""
+    if not isinstance(usage, dict):
+        return {}
+    return {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _broken(payload) -> StreamBroken:
+    err = payload.get("error") if isinstance(payload, dict) else None
+    err = err if isinstance(err, dict) else {}
+    message = err.get("message") if isinstance(err.get("message"), str) else None
+    return StreamBroken(clean_message(message) or "The upstream stream reported an error.",
+                        status=error_status(err.get("type")))
