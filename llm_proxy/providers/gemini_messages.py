@@ -1,0 +1,228 @@
+"""OpenAI `messages` as Gemini `contents` and `systemInstruction`.
+
+Format per https://ai.google.dev/api/generate-content and https://ai.google.dev/api/caching
+(Content, Part, Blob, FunctionCall, FunctionResponse). Roles are only `user` and `model`;
+function results travel as `functionResponse` parts of a user turn.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import secrets
+from urllib.parse import unquote_to_bytes
+
+from ..errors import InvalidRequest
+
+# Gemini 3 rejects a replayed functionCall without the thoughtSignature it came with
+# (https://ai.google.dev/gemini-api/docs/thought-signatures). OpenAI clients keep nothing
+# but the tool call id, so the signature rides inside it.
+_SIGNATURE_MARK = "_sig_"
+
+_AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
+
+
+def new_call_id(signature: str | None = None) -> str:
+    """A fresh OpenAI tool call id, carrying Gemini's thought signature when there is one."""
+    call_id = "call_" + secrets.token_hex(12)
+    return f"{call_id}{_SIGNATURE_MARK}{signature}" if signature else call_id
+
+
+def signature_of(call_id: str) -> str | None:
+    """The thought signature `new_call_id` put into an id, or None."""
+    if call_id.startswith("call_") and _SIGNATURE_MARK in call_id:
+        return call_id.split(_SIGNATURE_MARK, 1)[1] or None
+    return None
+
+
+def build_contents(messages: list) -> tuple[list, list]:
+    """(systemInstruction parts, contents) for a validated OpenAI message list."""
+    system: list = []
+    contents: list = []
+    call_names: dict[str, str] = {}
+    for i, message in enumerate(messages):
+        role = message["role"]
+        where = f"messages[{i}]"
+        if role in ("system", "developer"):
+            system += [{"text": text} for text in _texts(message.get("content"), where)]
+        elif role == "user":
+            _append(contents, "user", _user_parts(message.get("content"), where))
+        elif role == "assistant":
+            _append(contents, "model", _assistant_parts(message, where, call_names))
+        elif role == "tool":
+            _append(contents, "user", [_function_response(message, where, call_names)])
+        else:
+            raise InvalidRequest(f"Unsupported role '{role}' in '{where}.role' for a Gemini "
+                                 "model: use system, developer, user, assistant or tool.",
+                                 param=f"{where}.role", code="invalid_value")
+    if not contents and system:
+        # Gemini needs at least one turn; OpenAI answers a system-only conversation.
+        contents, system = [{"role": "user", "parts": system}], []
+    if not contents:
+        raise InvalidRequest("The conversation has no content to send: every message is "
+                             "empty.", param="messages", code="invalid_value")
+    return system, contents
+
+
+def _append(contents: list, role: str, parts: list) -> None:
+    """Add a turn, merging it into the previous one of the same role (Gemini alternates)."""
+    if not parts:
+        return
+    if contents and contents[-1]["role"] == role:
+        contents[-1]["parts"].extend(parts)
+    else:
+        contents.append({"role": role, "parts": parts})
+
+
+def _texts(content, where: str) -> list[str]:
+    """The non-empty texts of a string or text-parts content."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content] if content else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"'{where}.content' must be a string or an array of parts.",
+                             param=f"{where}.content", code="invalid_type")
+    texts = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in ("text", "refusal") or not isinstance(part.get(kind), str):
+            raise InvalidRequest(f"'{where}.content[{j}]' must be a text part here.",
+                                 param=f"{where}.content[{j}]", code="invalid_value")
+        if part[kind]:
+            texts.append(part[kind])
+    return texts
+
+
+def _user_parts(content, where: str) -> list:
+    if content is None or isinstance(content, str):
+        return [{"text": content}] if content else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"'{where}.content' must be a string or an array of parts.",
+                             param=f"{where}.content", code="invalid_type")
+    parts = []
+    for j, part in enumerate(content):
+        here = f"{where}.content[{j}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            if part["text"]:
+                parts.append({"text": part["text"]})
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            parts.append({"inlineData": _image_blob(url, f"{here}.image_url.url")})
+        elif kind == "input_audio":
+            parts.append({"inlineData": _audio_blob(part.get("input_audio"), here)})
+        elif kind == "file":
+            parts.append({"inlineData": _file_blob(part.get("file"), here)})
+        else:
+            raise InvalidRequest(f"Unsupported content part in '{here}': expected text, "
+                                 "image_url, input_audio or file.", param=here,
+                                 code="invalid_value")
+    return parts
+
+
+def _image_blob(url, param: str) -> dict:
+    if not isinstance(url, str) or not url:
+        raise InvalidRequest(f"'{param}' must be a non-empty string.", param=param,
+                             code="invalid_type")
+    if url.startswith(("http://", "https://")):
+        raise InvalidRequest("Image URLs cannot be sent to a Gemini model through this proxy: "
+                             "send the image inline as a data: URI "
+                             "(data:image/png;base64,...).", param=param,
+                             code="unsupported_image_url")
+    return parse_data_uri(url, param)
+
+
+def parse_data_uri(uri: str, param: str) -> dict:
+    """A `data:<mime>[;base64],<data>` URI as Gemini's Blob {mimeType, data (base64)}."""
+    head, comma, data = uri.partition(",")
+    if not head.startswith("data:") or not comma:
+        raise InvalidRequest(f"'{param}' must be a data: URI (data:<type>;base64,<data>).",
+                             param=param, code="invalid_value")
+    mime, *flags = head[5:].split(";")
+    if "/" not in mime:
+        raise InvalidRequest(f"The data: URI in '{param}' must name its media type.",
+                             param=param, code="invalid_value")
+    if "base64" not in flags:
+        data = base64.b64encode(unquote_to_bytes(data)).decode("ascii")
+    return {"mimeType": mime.strip().lower(), "data": data}
+
+
+def _audio_blob(audio, where: str) -> dict:
+    fmt = audio.get("format") if isinstance(audio, dict) else None
+    if fmt not in _AUDIO_TYPES or not isinstance(audio.get("data"), str):
+        raise InvalidRequest(f"'{where}.input_audio' needs base64 'data' and a 'format' of "
+                             "wav or mp3.", param=f"{where}.input_audio", code="invalid_value")
+    return {"mimeType": _AUDIO_TYPES[fmt], "data": audio["data"]}
+
+
+def _file_blob(file, where: str) -> dict:
+    data = file.get("file_data") if isinstance(file, dict) else None
+    if not isinstance(data, str) or not data:
+        raise InvalidRequest(f"'{where}.file' needs inline 'file_data': uploaded file ids "
+                             "cannot be resolved for a Gemini model.",
+                             param=f"{where}.file", code="invalid_value")
+    if data.startswith("data:"):
+        return parse_data_uri(data, f"{where}.file.file_data")
+    mime = mimetypes.guess_type(str(file.get("filename") or ""))[0]
+    if not mime:
+        raise InvalidRequest(f"'{where}.file' needs a data: URI or a filename with a known "
+                             "extension to tell its media type.", param=f"{where}.file",
+                             code="invalid_value")
+    return {"mimeType": mime, "data": data}
+
+
+def _assistant_parts(message: dict, where: str, call_names: dict) -> list:
+    parts = [{"text": text} for text in _texts(message.get("content"), where)]
+    tool_calls = message.get("tool_calls") or []
+    if not isinstance(tool_calls, list):
+        raise InvalidRequest(f"'{where}.tool_calls' must be an array.",
+                             param=f"{where}.tool_calls", code="invalid_type")
+    for k, call in enumerate(tool_calls):
+        here = f"{where}.tool_calls[{k}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str) \
+                or not isinstance(call.get("id"), str):
+            raise InvalidRequest(f"'{here}' needs an 'id' and a 'function' with a 'name'.",
+                                 param=here, code="invalid_value")
+        call_names[call["id"]] = function["name"]
+        part = {"functionCall": {"name": function["name"],
+                                 "args": _arguments(function.get("arguments"), here)}}
+        signature = signature_of(call["id"])
+        if signature:
+            part["thoughtSignature"] = signature
+        parts.append(part)
+    return parts
+
+
+def _arguments(arguments, where: str) -> dict:
+    """Function arguments (a JSON string in OpenAI's format) as the object Gemini wants."""
+    if arguments is None or arguments == "":
+        return {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except (ValueError, RecursionError):
+            arguments = None
+    if not isinstance(arguments, dict):
+        raise InvalidRequest(f"'{where}.function.arguments' must be a JSON object string.",
+                             param=f"{where}.function.arguments", code="invalid_value")
+    return arguments
+
+
+def _function_response(message: dict, where: str, call_names: dict) -> dict:
+    call_id = message.get("tool_call_id")
+    name = call_names.get(call_id) if isinstance(call_id, str) else None
+    if name is None:
+        raise InvalidRequest(f"'{where}.tool_call_id' does not match a tool call of an earlier "
+                             "assistant message.", param=f"{where}.tool_call_id",
+                             code="invalid_value")
+    text = "".join(_texts(message.get("content"), where))
+    try:
+        result = json.loads(text)
+    except (ValueError, RecursionError):
+        result = None
+    # Gemini's `response` is an object; anything else goes under "output" as its docs advise.
+    response = result if isinstance(result, dict) else {"output": text}
+    return {"functionResponse": {"name": name, "response": response}}

@@ -1,0 +1,157 @@
+"""OpenAI request parameters as Gemini `generationConfig`, `tools` and `toolConfig`.
+
+Fields per https://ai.google.dev/api/generate-content#generationconfig and
+https://ai.google.dev/api/caching#Tool. Gemini rejects unknown fields with 400, so a
+parameter it has no counterpart for is left out; one whose absence would change the
+answer is refused instead.
+"""
+from __future__ import annotations
+
+from ..errors import InvalidRequest
+
+# OpenAI name → (Gemini generationConfig name, whether the value must be an integer).
+RENAMES = {
+    "temperature": ("temperature", False),
+    "top_p": ("topP", False),
+    "presence_penalty": ("presencePenalty", False),
+    "frequency_penalty": ("frequencyPenalty", False),
+    "seed": ("seed", True),
+    "n": ("candidateCount", True),
+    "max_completion_tokens": ("maxOutputTokens", True),
+    "max_tokens": ("maxOutputTokens", True),
+}
+
+# Parameters Gemini has nothing for and whose loss would change what the client gets.
+REFUSED = {
+    "logit_bias": "Gemini has no logit bias",
+    "audio": "Gemini models here answer with text only",
+    "functions": "use 'tools' (the legacy 'functions' is not translated)",
+    "function_call": "use 'tool_choice' (the legacy 'function_call' is not translated)",
+    "web_search_options": "web search is not available through the Gemini adapter",
+}
+
+_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+
+
+def generation_config(body: dict) -> dict:
+    """The generationConfig for an OpenAI request body (empty when nothing applies)."""
+    _refuse_unsupported(body)
+    config: dict = {}
+    for name, (gemini_name, integer) in RENAMES.items():
+        value = body.get(name)
+        if value is not None and gemini_name not in config:
+            config[gemini_name] = _number(value, name, integer)
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    if stop:
+        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+            raise InvalidRequest("'stop' must be a string or an array of strings.",
+                                 param="stop", code="invalid_type")
+        config["stopSequences"] = stop
+    config.update(_response_format(body.get("response_format")))
+    if body.get("logprobs") is True:
+        config["responseLogprobs"] = True
+        if body.get("top_logprobs") is not None:
+            config["logprobs"] = _number(body["top_logprobs"], "top_logprobs", True)
+    return config
+
+
+def _refuse_unsupported(body: dict) -> None:
+    for name, reason in REFUSED.items():
+        if body.get(name) not in (None, {}, []):
+            raise InvalidRequest(f"'{name}' is not supported for Gemini models: {reason}.",
+                                 param=name, code="unsupported_parameter")
+    modalities = body.get("modalities")
+    if isinstance(modalities, list) and any(m != "text" for m in modalities):
+        raise InvalidRequest("Only the text modality is supported for Gemini models.",
+                             param="modalities", code="unsupported_parameter")
+
+
+def _number(value, name: str, integer: bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (integer and not float(value).is_integer()):
+        kind = "an integer" if integer else "a number"
+        raise InvalidRequest(f"'{name}' must be {kind}.", param=name, code="invalid_type")
+    return int(value) if integer else value
+
+
+def _response_format(fmt) -> dict:
+    if fmt is None:
+        return {}
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "text":
+        return {}
+    if kind == "json_object":
+        return {"responseMimeType": "application/json"}
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise InvalidRequest("'response_format.json_schema.schema' must be a JSON Schema "
+                                 "object.", param="response_format.json_schema.schema",
+                                 code="invalid_value")
+        # responseJsonSchema takes JSON Schema as is; responseSchema only an OpenAPI subset.
+        return {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    raise InvalidRequest("'response_format.type' must be text, json_object or json_schema.",
+                         param="response_format.type", code="invalid_value")
+
+
+def function_declarations(tools) -> list:
+    """OpenAI function tools as Gemini FunctionDeclarations."""
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be an array.", param="tools", code="invalid_type")
+    declarations = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+            raise InvalidRequest(f"Only function tools are supported for Gemini models "
+                                 f"('tools[{i}].type').", param=f"tools[{i}].type",
+                                 code="unsupported_parameter")
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise InvalidRequest(f"'tools[{i}].function.name' must be a string.",
+                                 param=f"tools[{i}].function.name", code="invalid_type")
+        declaration = {"name": function["name"]}
+        if isinstance(function.get("description"), str):
+            declaration["description"] = function["description"]
+        parameters = function.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise InvalidRequest(f"'tools[{i}].function.parameters' must be a JSON Schema "
+                                 "object.", param=f"tools[{i}].function.parameters",
+                                 code="invalid_type")
+        if parameters and not _empty_object_schema(parameters):
+            declaration["parametersJsonSchema"] = parameters
+        declarations.append(declaration)
+    return declarations
+
+
+def _empty_object_schema(schema: dict) -> bool:
+    """A schema for "no arguments": Gemini wants the parameters left out then."""
+    return schema.get("type") == "object" and not schema.get("properties") and \
+        set(schema) <= {"type", "properties", "required", "additionalProperties", "$schema"}
+
+
+def tool_config(tool_choice, declared: list) -> dict | None:
+    """OpenAI tool_choice as Gemini's toolConfig.functionCallingConfig."""
+    if tool_choice is None:
+        return None
+    if isinstance(tool_choice, str) and tool_choice in _MODES:
+        if not declared:
+            if tool_choice == "required":
+                raise InvalidRequest("tool_choice 'required' needs 'tools'.",
+                                     param="tool_choice", code="invalid_value")
+            return None
+        return {"functionCallingConfig": {"mode": _MODES[tool_choice]}}
+    function = tool_choice.get("function") if isinstance(tool_choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(tool_choice, dict) or tool_choice.get("type") != "function" or \
+            not isinstance(name, str):
+        raise InvalidRequest("'tool_choice' must be auto, none, required or "
+                             '{"type": "function", "function": {"name": ...}}.',
+                             param="tool_choice", code="invalid_value")
+    if name not in {d["name"] for d in declared}:
+        raise InvalidRequest(f"tool_choice names the function '{name}', which is not among "
+                             "'tools'.", param="tool_choice", code="invalid_value")
+    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
