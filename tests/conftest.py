@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 sys.path.insert(0, os.path.dirname(__file__))
 
 from fake_openai import FakeOpenAI  # noqa: E402
+from secret_audit import AUDIT  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402
 
@@ -43,6 +44,7 @@ class ProxyServer:
 
     def __init__(self, env: dict):
         self.app = create_app(env)
+        AUDIT.watch(self.app)  # whole-run secret audit, checked at session end
         self.config = self.app.config["PROXY"]
         self.pool = self.app.extensions["llm_proxy.pool"]
         self.admin_token = self.config.admin_token
@@ -52,7 +54,7 @@ class ProxyServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.base = self.url + "/v1"
         self.http = requests.Session()
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self):
@@ -138,3 +140,16 @@ def proxy_logs():
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any proxy response or log line of it held a configured secret."""
+    leaks = AUDIT.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(AUDIT.summary() + (f": {len(leaks)} LEAKS" if leaks else ""))
+        for line in leaks[:50]:
+            reporter.write_line("  " + line, red=True)
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -60,6 +60,12 @@ def sse(data, event: str | None = None) -> bytes:
     return head + b"data: " + data + b"\n\n"
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections under test concurrency,
+    # which no real provider does.
+    request_queue_size = 1024
+
+
 class FakeUpstream:
     """Base fake: override `key_of(call)` and `handle(call)`."""
 
@@ -82,11 +88,11 @@ class FakeUpstream:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self):
