@@ -9,7 +9,7 @@ import json
 import re
 from typing import Iterator
 
-from ..errors import AUTH, UpstreamError
+from ..errors import AUTH, InvalidRequest, UpstreamError
 from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
                    UpstreamRequest, _json_or_none, clean_message)
 
@@ -30,9 +30,7 @@ class OpenAIAdapter(Adapter):
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
         body = chat.raw
         if chat.stream and self.inject_usage and not chat.include_usage:
-            options = dict(chat.body.get("stream_options") or {})
-            options["include_usage"] = True
-            body = json.dumps({**chat.body, "stream_options": options}).encode()
+            body = _with_stream_usage(chat)
         return UpstreamRequest(
             url=f"{self.base_url(key)}/chat/completions",
             headers={"Authorization": f"Bearer {key.api_key}",
@@ -76,6 +74,25 @@ class OpenAIAdapter(Adapter):
         if status == 400 and _BAD_KEY.search(err.message or ""):
             err.failure = AUTH
         return err
+
+
+def _with_stream_usage(chat: ChatRequest) -> bytes:
+    """The client's body asking for the usage chunk, re-encoded only when unavoidable.
+
+    Splicing the option into the raw bytes keeps the body as sent and costs nothing for
+    large bodies; re-encoding could also fail on nesting the parser only just accepted.
+    """
+    raw = chat.raw
+    start = len(raw) - len(raw.lstrip())
+    if "stream_options" not in chat.body and raw[start:start + 1] == b"{":
+        return raw[:start + 1] + b'"stream_options":{"include_usage":true},' + raw[start + 1:]
+    options = chat.body.get("stream_options") or {}
+    try:
+        return json.dumps({**chat.body,
+                           "stream_options": {**options, "include_usage": True}}).encode()
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply.",
+                             code="invalid_json") from None
 
 
 def _stream_error_message(data: bytes) -> str:
