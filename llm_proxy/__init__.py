@@ -23,7 +23,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     elif isinstance(config, dict):
         config = Config.from_env(config, dotenv_path=None)
 
-    from . import chat, errors, keys_api
+    from . import chat, errors, keys_api, redaction
     from .forward import Forwarder
     from .key_pool import KeyPool
     from .logs import setup_logging
@@ -50,6 +50,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
             pool, config, config.key_recheck_seconds).start()
 
     errors.init_app(app)
+    redaction.init_app(app)
     app.register_blueprint(chat.bp)
     app.register_blueprint(keys_api.bp)
 

@@ -1,6 +1,7 @@
 """Bearer-token checks for the client routes (PROXY_TOKENS) and the admin routes."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from flask import request
@@ -9,22 +10,27 @@ from .errors import Unauthorized
 
 
 def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
 
 
+def _digest(token: str) -> bytes:
+    # Comparing fixed-length digests keeps the time independent of the tokens' lengths too.
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+
 def token_matches(given: str | None, allowed) -> bool:
     """Constant-time comparison against every allowed token (no early exit on a match)."""
-    if given is None:
-        return False
-    given_bytes = given.encode()
+    given_digest = _digest(given or "")
     matched = False
     for token in allowed:
-        matched |= hmac.compare_digest(given_bytes, token.encode())
-    return matched
+        if token:
+            matched |= hmac.compare_digest(given_digest, _digest(token))
+    return matched and given is not None
 
 
 def require_token(allowed, what: str) -> None:
@@ -32,3 +38,9 @@ def require_token(allowed, what: str) -> None:
     if not token_matches(bearer_token(), allowed):
         raise Unauthorized(f"Missing or invalid bearer token for the {what}. Send "
                            "'Authorization: Bearer <token>'.")
+
+
+def is_cors_preflight() -> bool:
+    """A browser's CORS preflight: it never carries credentials, so it cannot be checked."""
+    return (request.method == "OPTIONS"
+            and "Access-Control-Request-Method" in request.headers)

@@ -228,38 +228,29 @@ class EntryError(ValueError):
         self.field = field_name
 
 
-def validate_entry(item, *, partial: bool = False) -> dict:
+MAX_MODEL_CHARS = 256
+MAX_API_KEY_CHARS = 4096
+MAX_BASE_URL_CHARS = 2048
+# Gemini puts the model into the URL path (/v1beta/models/{model}:generateContent), so
+# its names are held to the characters Google's model ids use.
+_GEMINI_MODEL = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+
+
+def validate_entry(item, *, partial: bool = False, provider: str | None = None) -> dict:
     """A clean copy of a key entry, or EntryError naming the first bad field.
 
-    With partial=True (an edit), only the fields present are checked and returned.
+    With partial=True (an edit), only the fields present are checked and returned;
+    `provider` is then the edited key's provider, for the rules that depend on it.
     """
     if not isinstance(item, dict):
         raise EntryError("entry", f"must be a JSON object, got a JSON {_json_type(item)}")
     out: dict = {}
     if not partial or "provider" in item:
-        raw = item.get("provider")
-        if raw is None:
-            raise EntryError("provider", "is missing")
-        provider = canonical_provider(raw)
-        if provider is None:
-            raise EntryError("provider", f"must be one of {', '.join(PROVIDERS)} (or xai)")
-        out["provider"] = provider
+        out["provider"] = provider = _validate_provider(item.get("provider"))
     if not partial or "model" in item:
-        model = item.get("model")
-        if model is None:
-            raise EntryError("model", "is missing")
-        if not isinstance(model, str) or not model.strip():
-            raise EntryError("model", "must be a non-empty string")
-        out["model"] = model.strip()
+        out["model"] = _validate_model(item.get("model"), provider)
     if not partial or "api_key" in item:
-        api_key = item.get("api_key")
-        if api_key is None:
-            raise EntryError("api_key", "is missing")
-        if not isinstance(api_key, str) or not api_key:
-            raise EntryError("api_key", "must be a non-empty string")
-        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in api_key):
-            raise EntryError("api_key", "must not contain whitespace or control characters")
-        out["api_key"] = api_key
+        out["api_key"] = _validate_api_key(item.get("api_key"))
     if "base_url" in item and item["base_url"] not in (None, ""):
         out["base_url"] = validate_base_url(item["base_url"])
     elif "base_url" in item:
@@ -268,20 +259,76 @@ def validate_entry(item, *, partial: bool = False) -> dict:
         if not isinstance(item["enabled"], bool):
             raise EntryError("enabled", "must be true or false")
         out["enabled"] = item["enabled"]
-    if not partial and out["provider"] == "openai-compatible" and not out.get("base_url"):
+    if (provider == "openai-compatible" and not out.get("base_url")
+            and ("base_url" in out or not partial)):
         raise EntryError("base_url", "is required for provider openai-compatible")
     return out
+
+
+def _validate_provider(raw) -> str:
+    if raw is None:
+        raise EntryError("provider", "is missing")
+    provider = canonical_provider(raw)
+    if provider is None:
+        raise EntryError("provider", f"must be one of {', '.join(PROVIDERS)} (or xai)")
+    return provider
+
+
+def _validate_model(model, provider: str | None) -> str:
+    if model is None:
+        raise EntryError("model", "is missing")
+    if not isinstance(model, str) or not model.strip():
+        raise EntryError("model", "must be a non-empty string")
+    model = model.strip()
+    if len(model) > MAX_MODEL_CHARS:
+        raise EntryError("model", f"must be at most {MAX_MODEL_CHARS} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in model):
+        raise EntryError("model", "must not contain control characters")
+    if provider == "gemini" and (not _GEMINI_MODEL.fullmatch(model)
+                                 or ".." in model.split("/")):
+        raise EntryError("model", "must be a Gemini model id (letters, digits, '.', '-', "
+                                  "'_' and '/')")
+    return model
+
+
+def _validate_api_key(api_key) -> str:
+    # Messages never quote the value: it is the secret, even when malformed.
+    if api_key is None:
+        raise EntryError("api_key", "is missing")
+    if not isinstance(api_key, str) or not api_key:
+        raise EntryError("api_key", "must be a non-empty string")
+    if len(api_key) > MAX_API_KEY_CHARS:
+        raise EntryError("api_key", f"must be at most {MAX_API_KEY_CHARS} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in api_key):
+        raise EntryError("api_key", "must not contain whitespace or control characters")
+    if not api_key.isascii():
+        # Keys travel in HTTP headers; a masked key copied back ("sk-a…wxyz") lands here.
+        raise EntryError("api_key", "must contain only ASCII characters (a masked key "
+                                    "cannot be imported)")
+    return api_key
 
 
 def validate_base_url(value) -> str:
     if not isinstance(value, str):
         raise EntryError("base_url", "must be a string")
-    parts = urlsplit(value.strip())
+    value = value.strip()
+    if len(value) > MAX_BASE_URL_CHARS:
+        raise EntryError("base_url", f"must be at most {MAX_BASE_URL_CHARS} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise EntryError("base_url", "must not contain whitespace or control characters")
+    parts = urlsplit(value)
+    try:
+        parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        raise EntryError("base_url", "has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EntryError("base_url", "must be an http:// or https:// URL")
     if parts.username or parts.password:
         raise EntryError("base_url", "must not carry credentials")
-    return value.strip().rstrip("/")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        # Endpoint paths are appended to base_url; a query would end up in the middle.
+        raise EntryError("base_url", "must not have a query string or fragment")
+    return value.rstrip("/")
 
 
 def _json_type(value) -> str:

@@ -21,10 +21,15 @@ ERROR_COOLDOWN_MAX = 60.0
 
 
 def mask_secret(secret: str) -> str:
-    """First 4 and last 4 characters around an ellipsis; short secrets show nothing."""
-    if len(secret) < 12:
+    """At most the first 4 and last 4 characters around an ellipsis.
+
+    Shorter secrets show less, so that at least two thirds of any secret stay hidden;
+    under 6 characters nothing is shown.
+    """
+    shown = min(4, len(secret) // 6)
+    if shown == 0:
         return "…"
-    return f"{secret[:4]}…{secret[-4:]}"
+    return f"{secret[:shown]}…{secret[-shown:]}"
 
 
 def stable_key_id(provider: str, model: str, api_key: str) -> str:
@@ -88,7 +93,14 @@ class Key:
                 "api_key": self.masked, "base_url": self.base_url,
                 "enabled": self.enabled, "status": self.status(now),
                 "cooldown_until": self.cooldown_until if self.cooldown_until > now else None,
-                "source": self.source, "stats": self.stats.as_dict()}
+                "source": self.source, "stats": self._public_stats()}
+
+    def _public_stats(self) -> dict:
+        stats = self.stats.as_dict()
+        # Providers echo keys in their error messages; the admin view must not.
+        if stats["last_error"] and self.api_key in stats["last_error"]:
+            stats["last_error"] = stats["last_error"].replace(self.api_key, self.masked)
+        return stats
 
 
 class _Ring:
@@ -307,7 +319,8 @@ class KeyPool:
     def _get(self, key_id: str) -> Key:
         key = self._keys.get(key_id)
         if key is None:
-            raise NotFound(f"No key with id '{key_id}'.", code="key_not_found")
+            # The id is not echoed: a secret pasted into the URL by mistake stays unseen.
+            raise NotFound("No key with this id.", code="key_not_found")
         return key
 
     @staticmethod

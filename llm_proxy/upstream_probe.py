@@ -1,32 +1,73 @@
 """Checking a key against its provider with the cheapest call that proves it works."""
 from __future__ import annotations
 
+import json
 import logging
 
-from .errors import AUTH, BAD_REQUEST, ProxyError
+from .errors import AUTH, BAD_REQUEST, ProxyError, UpstreamError
 from .key_pool import Key, KeyPool
 from .providers import adapter_for
+from .providers.base import clean_message
 
 log = logging.getLogger(__name__)
 
+# A models listing answers within a second or two; a check must not hang the admin page.
+PROBE_READ_TIMEOUT = 30.0
+
 
 def probe_key(key: Key, pool: KeyPool, config) -> dict:
-    """Call the provider; mark the key valid or record the failure. Returns {ok, status, error}."""
-    adapter = adapter_for(key.provider)
+    """Call the provider and record the outcome in the key's status.
+
+    Returns {"ok", "status", "error", "invalid"}: `error` is OpenAI's error object with the
+    provider's message (the key masked in it), None when the key works.
+    """
     try:
-        resp = adapter.send(adapter.probe_request(key), stream=False,
-                            timeout=(config.connect_timeout, min(config.upstream_timeout, 30)))
-        content = adapter.read_body(resp)
-        if resp.status_code < 400:
-            pool.reset(key.id)
-            return {"ok": True, "status": resp.status_code, "error": None}
-        err = adapter.parse_error(resp.status_code, content, resp.headers)
+        err = _call(key, config)
     except ProxyError as exc:
         err = exc
+    if err is None:
+        pool.mark_valid(key)
+        log.info("key tested key=%s model=%s provider=%s ok=true", key.id, key.model,
+                 key.provider)
+        return {"ok": True, "status": 200, "error": None, "invalid": False}
+    err.message = clean_message(err.message, (key.api_key,)) or "The key check failed."
     failure = getattr(err, "failure", BAD_REQUEST)
-    if failure != BAD_REQUEST:
-        pool.record_failure(key, failure, message=err.message,
-                            retry_after=getattr(err, "retry_after", None), count=False)
-    log.info("key tested id=%s ok=false status=%s reason=%s", key.id, err.status, failure)
+    # count=False: a check is not a client request, so only the key's state and
+    # last_error change, never its request statistics.
+    pool.record_failure(key, failure, message=err.message,
+                        retry_after=getattr(err, "retry_after", None), count=False)
+    log.info("key tested key=%s model=%s provider=%s ok=false status=%s reason=%s",
+             key.id, key.model, key.provider, err.status, failure)
     return {"ok": False, "status": err.status, "error": err.envelope()["error"],
             "invalid": failure == AUTH}
+
+
+def _call(key: Key, config) -> ProxyError | None:
+    """None when the provider accepted the key, else the error it answered with."""
+    adapter = adapter_for(key.provider)
+    try:
+        request = adapter.probe_request(key)
+    except NotImplementedError:
+        return ProxyError(f"Keys of provider '{key.provider}' cannot be checked.",
+                          status=501, code="not_implemented")
+    timeout = (config.connect_timeout, min(config.upstream_timeout, PROBE_READ_TIMEOUT))
+    resp = adapter.send(request, stream=False, timeout=timeout)
+    try:
+        content = adapter.read_body(resp)
+    finally:
+        resp.close()
+    if resp.status_code >= 400:
+        return adapter.parse_error(resp.status_code, content, resp.headers)
+    if resp.status_code >= 300 or not _is_json_object(content):
+        # A redirect or an HTML page: base_url points somewhere that is not the API.
+        return UpstreamError(f"The upstream answered HTTP {resp.status_code} without a "
+                             "models listing; check base_url.", status=502,
+                             code="unexpected_response", failure=BAD_REQUEST)
+    return None
+
+
+def _is_json_object(content: bytes) -> bool:
+    try:
+        return isinstance(json.loads(content), dict)
+    except (ValueError, RecursionError):
+        return False
