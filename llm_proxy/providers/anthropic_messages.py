@@ -139,7 +139,7 @@ def parse_data_uri(url: str, param: str) -> tuple[str, str]:
                              param=param, code="invalid_image_url")
     data = re.sub(r"\s+", "", match.group(3))
     try:
-        binascii.a2b_base64(data.encode("ascii"))
+        binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         raise InvalidRequest(f"'{param}' does not hold valid base64 data.", param=param,
                              code="invalid_image_url") from None

@@ -93,7 +93,7 @@ def stop_sequences(stop) -> list:
 
 
 def tools_fields(body: dict) -> dict:
-    """Anthropic `tools` and `tool_choice` from OpenAI's tools, tool_choice and parallel_tool_calls."""
+    """Anthropic `tools` and `tool_choice` from the OpenAI tool fields."""
     tools = body.get("tools")
     if tools is None or tools == []:
         return {}  # a tool_choice without tools has nothing to choose from

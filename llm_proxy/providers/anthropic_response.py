@@ -40,7 +40,7 @@ def error_status(error_type) -> int:
 
 
 def openai_usage(usage: dict | None) -> dict | None:
-    """OpenAI usage from Anthropic's, whose input_tokens leave out prompt-cache reads and writes."""
+    """OpenAI usage from Anthropic's, whose input_tokens exclude prompt-cache reads and writes."""
     if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
         return None
     cached = usage.get("cache_read_input_tokens") or 0

@@ -43,10 +43,10 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
     usage: dict = {}
     tool_index: dict[int, int] = {}  # Anthropic content block index → OpenAI tool call index
     for event in events:
-        payload = _json_or_none(event.data)
-        kind = payload.get("type") if isinstance(payload, dict) else event.event
+        payload = _object(_json_or_none(event.data))
+        kind = payload.get("type") or event.event
         if kind == "message_start":
-            message = payload.get("message") or {}
+            message = _object(payload.get("message"))
             if isinstance(message.get("id"), str):
                 out.id = message["id"]
             usage.update(_numbers(message.get("usage")))
@@ -63,7 +63,7 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
         elif kind == "message_delta":
             usage.update(_numbers(payload.get("usage")))
             state.usage = openai_usage(usage)
-            delta = payload.get("delta") or {}
+            delta = _object(payload.get("delta"))
             state.finish_reason = finish_reason(delta.get("stop_reason"))
             yield out.delta({}, state.finish_reason)
         elif kind == "message_stop":
@@ -77,27 +77,37 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
 
 
 def _block_start(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
-    block = payload.get("content_block") or {}
+    block = _object(payload.get("content_block"))
     if block.get("type") == "tool_use":
         index = tool_index[payload.get("index")] = len(tool_index)
         return out.delta({"tool_calls": [{
             "index": index, "id": block.get("id"), "type": "function",
             "function": {"name": block.get("name"), "arguments": ""}}]})
-    if block.get("type") == "text" and block.get("text"):
+    if block.get("type") == "text" and _filled(block.get("text")):
         return out.delta({"content": block["text"]})
     return None  # thinking and server-tool blocks have no OpenAI counterpart
 
 
 def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
-    delta = payload.get("delta") or {}
-    if delta.get("type") == "text_delta" and delta.get("text"):
+    delta = _object(payload.get("delta"))
+    kind = delta.get("type")
+    if kind == "text_delta" and _filled(delta.get("text")):
         return out.delta({"content": delta["text"]})
-    if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+    if kind == "input_json_delta" and _filled(delta.get("partial_json")):
         index = tool_index.get(payload.get("index"))
         if index is not None:
             return out.delta({"tool_calls": [{
                 "index": index, "function": {"arguments": delta["partial_json"]}}]})
-    return None
+    return None  # thinking, signature and citation deltas have no OpenAI counterpart
+
+
+def _filled(value) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _object(value) -> dict:
+    """`value` if it is a JSON object, else an empty one: a malformed event carries nothing."""
+    return value if isinstance(value, dict) else {}
 
 
 def _numbers(usage) -> dict:
@@ -107,9 +117,8 @@ def _numbers(usage) -> dict:
     return {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def _broken(payload) -> StreamBroken:
-    err = payload.get("error") if isinstance(payload, dict) else None
-    err = err if isinstance(err, dict) else {}
+def _broken(payload: dict) -> StreamBroken:
+    err = _object(payload.get("error"))
     message = err.get("message") if isinstance(err.get("message"), str) else None
     return StreamBroken(clean_message(message) or "The upstream stream reported an error.",
                         status=error_status(err.get("type")))
