@@ -35,10 +35,9 @@ class GeminiAdapter(Adapter):
         return base if base.endswith("/" + API_VERSION) else f"{base}/{API_VERSION}"
 
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
-        model = chat.model.removeprefix("models/")
         method = "streamGenerateContent?alt=sse" if chat.stream else "generateContent"
         return UpstreamRequest(
-            url=f"{self.api_root(key)}/models/{quote(model, safe='')}:{method}",
+            url=f"{self.api_root(key)}/{model_path(chat.model)}:{method}",
             headers={"x-goog-api-key": key.api_key, "Content-Type": "application/json",
                      "Accept": "text/event-stream" if chat.stream else "application/json"},
             body=json.dumps(request_body(chat.body), separators=(",", ":")).encode())
@@ -60,11 +59,11 @@ class GeminiAdapter(Adapter):
         error = _google_error(_json_or_none(content))
         details = error.get("details") if isinstance(error.get("details"), list) else []
         details = [d for d in details if isinstance(d, dict)]
-        failure = classify_status(status)
+        failure, type_ = classify_status(status), _ERROR_TYPES.get(status)
         code = error.get("status").lower() if isinstance(error.get("status"), str) else None
         # A bad, expired or blocked key is a 400 or 403 with an ErrorInfo reason API_KEY_*.
         if any(str(d.get("reason", "")).startswith("API_KEY_") for d in details):
-            failure, code = AUTH, "invalid_api_key"
+            failure, type_, code = AUTH, "authentication_error", "invalid_api_key"
         retry_after = None
         if status == 429:
             code = "rate_limit_exceeded"
@@ -74,8 +73,16 @@ class GeminiAdapter(Adapter):
                 or retry_after_from_headers(headers)
         message = error.get("message") if isinstance(error.get("message"), str) else None
         return UpstreamError(clean_message(message) or f"Gemini answered HTTP {status}.",
-                             status=status, type=_ERROR_TYPES.get(status), code=code,
+                             status=status, type=type_, code=code,
                              failure=failure, retry_after=retry_after)
+
+
+def model_path(model: str) -> str:
+    """`models/{model}` (or a tuned model's own path), the id quoted so it stays one segment."""
+    collection, _, name = model.partition("/")
+    if collection not in ("models", "tunedModels") or not name:
+        collection, name = "models", model
+    return f"{collection}/{quote(name, safe='')}"
 
 
 def request_body(body: dict) -> dict:
