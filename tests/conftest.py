@@ -142,12 +142,21 @@ def proxy_logs():
     logger.removeHandler(handler)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "audit_last: runs after every other test (it checks "
+                                       "the traffic of the whole run)")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker("audit_last") is not None)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if any proxy response or log line of it held a configured secret."""
     leaks = AUDIT.leaks()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.ensure_newline()
+        reporter.write("\n")
         reporter.write_line(AUDIT.summary() + (f": {len(leaks)} LEAKS" if leaks else ""))
         for line in leaks[:50]:
             reporter.write_line("  " + line, red=True)
