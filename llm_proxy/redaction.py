@@ -35,7 +35,7 @@ def init_app(app) -> None:
 
 
 def mask_in(body: bytes, secret: str) -> bytes:
-    """`body` with every raw or JSON-escaped occurrence of `secret` masked (same object if none)."""
+    """`body` with each raw or JSON-escaped `secret` masked; the same object if none."""
     if not secret:
         return body
     masked = mask_secret(secret).encode()
