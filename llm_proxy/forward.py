@@ -14,8 +14,8 @@ import time
 import urllib3
 from flask import Response
 
-from .errors import (BAD_REQUEST, STREAM, ProxyError, UpstreamError, UpstreamTimeout,
-                     UpstreamUnreachable)
+from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
+                     UpstreamTimeout, UpstreamUnreachable)
 from .key_pool import Key, KeyPool
 from .metrics import NullMetrics
 from .providers import adapter_for
@@ -58,6 +58,12 @@ class Forwarder:
                     response = self._stream(chat, key, started, attempt)
                 else:
                     response = self._complete(chat, key, started, attempt)
+            except ClientGone:
+                # Not the key's doing: it counts as served, and nobody is left to answer.
+                self.pool.record_success(key)
+                self._log_request(chat, key, ClientGone.status, attempt, started,
+                                  "client_closed")
+                raise
             except ProxyError as err:
                 failure = getattr(err, "failure", BAD_REQUEST)
                 self.pool.record_failure(key, failure, message=err.message,
@@ -141,6 +147,8 @@ class Forwarder:
                 yield b"data: " + payload + b"\n\n"
             yield b"data: [DONE]\n\n"
             outcome = "ok"
+        except ClientGone:
+            pass  # the outcome stays client_closed
         except (StreamBroken, *READ_ERRORS) as exc:
             outcome = "broken"
             message = exc.message if isinstance(exc, StreamBroken) else (
@@ -152,9 +160,13 @@ class Forwarder:
             log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
             yield _error_event("The proxy could not translate the upstream stream.")
         finally:
-            # Closing the response drops the upstream connection at once, also when the
-            # client went away (the server closes this generator on a failed write).
-            resp.close()
+            # A finished stream hands its connection back for reuse (no new TLS handshake
+            # for the next request); any other end drops it at once, also when the client
+            # went away (the server closes this generator on a failed write).
+            if outcome == "ok":
+                release_connection(resp)
+            else:
+                resp.close()
             if outcome == "broken":
                 self.pool.record_failure(key, STREAM, message="stream broke mid-way")
                 self.pool.add_usage(key, state.usage)
@@ -182,6 +194,27 @@ class Forwarder:
                      key.id if key else "-", status, attempts, seconds * 1000,
                      "true" if chat.stream else "false",
                      f" outcome={outcome}" if outcome else "")
+
+
+# How long a finished stream may take to send the rest of its body (after [DONE] or
+# message_stop) before its connection is dropped instead of reused.
+DRAIN_TIMEOUT = 2.0
+
+
+def release_connection(resp) -> None:
+    """Read what is left of a finished upstream body and return the connection to the pool."""
+    raw = resp.raw
+    try:
+        sock = getattr(raw.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(DRAIN_TIMEOUT)
+        raw.drain_conn()
+        if raw.isclosed():
+            raw.release_conn()
+            return
+    except Exception:  # noqa: BLE001 - any doubt about the connection: drop it
+        pass
+    resp.close()
 
 
 def _is_timeout(exc: Exception) -> bool:

@@ -42,13 +42,14 @@ def clean_env(monkeypatch):
 class ProxyServer:
     """The proxy app served on 127.0.0.1:<ephemeral> by a threaded WSGI server."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, threaded: bool = True):
         self.app = create_app(env)
         AUDIT.watch(self.app)  # whole-run secret audit, checked at session end
         self.config = self.app.config["PROXY"]
         self.pool = self.app.extensions["llm_proxy.pool"]
         self.admin_token = self.config.admin_token
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        # threaded=False serves every request on one thread, as one gunicorn thread does.
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=threaded)
         self.server.daemon_threads = True
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
@@ -103,8 +104,8 @@ def make_proxy():
     """make_proxy(entries, **env) → a running ProxyServer; closed after the test."""
     servers = []
 
-    def start(entries=(), **env):
-        server = ProxyServer(keys_env(list(entries), **env))
+    def start(entries=(), threaded=True, **env):
+        server = ProxyServer(keys_env(list(entries), **env), threaded=threaded)
         servers.append(server)
         return server
 

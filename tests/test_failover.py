@@ -363,3 +363,20 @@ def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
     while threading.active_count() > threads_before + 2 and time.time() < deadline:
         time.sleep(0.1)
     assert threading.active_count() <= threads_before + 2
+
+
+def test_upstream_connections_are_reused_after_finished_streams(make_proxy, openai_upstream):
+    """Regression: closing every finished stream cost a new upstream connection each time."""
+    proxy = make_proxy(entries(openai_upstream, 1), threaded=False)
+    ports = []
+    dispatch = openai_upstream._dispatch
+
+    def record(handler):
+        ports.append(handler.client_address[1])
+        return dispatch(handler)
+
+    openai_upstream._dispatch = record
+    for body in (STREAM, STREAM, HELLO, STREAM):
+        resp = proxy.chat(body)
+        assert resp.status_code == 200
+    assert len(ports) == 4 and len(set(ports)) == 1
