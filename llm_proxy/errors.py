@@ -114,6 +114,14 @@ class NoUsableKey(ProxyError):
     code = "no_usable_key"
 
 
+class ClientGone(ProxyError):
+    """The client hung up while its answer was on the way (nginx's 499); nobody reads this."""
+    status = 499
+    type = "client_closed"
+    code = "client_closed"
+    message = "The client closed the connection."
+
+
 class UpstreamError(ProxyError):
     """The provider answered with an error; `status` is the provider's own.
 

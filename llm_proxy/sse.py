@@ -3,19 +3,42 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from .errors import ClientGone
+from .hangup import client_socket, watcher
 from .providers.base import SSEEvent
 
 READ_SIZE = 65536
 
 
 def iter_raw(response) -> Iterator[bytes]:
-    """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer)."""
+    """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer).
+
+    Started inside a request, it also watches that request's client: when the client
+    hangs up, the upstream is closed at once and ClientGone raised.
+    """
     raw = response.raw
-    while True:
-        data = raw.read1(READ_SIZE)
-        if not data:
-            return
-        yield data
+    watch = None
+    hangups = watcher()
+    if hangups is not None:
+        watch = hangups.add(client_socket(), response)
+    try:
+        while True:
+            try:
+                data = raw.read1(READ_SIZE)
+            except Exception:
+                if watch is not None and watch.fired:
+                    response.close()
+                    raise ClientGone() from None
+                raise
+            if not data:
+                if watch is not None and watch.fired:
+                    response.close()
+                    raise ClientGone()
+                return
+            yield data
+    finally:
+        if hangups is not None:
+            hangups.discard(watch)
 
 
 def iter_events(chunks: Iterator[bytes]) -> Iterator[SSEEvent]:

@@ -1,0 +1,109 @@
+"""Noticing a client that hangs up while its stream waits on the upstream.
+
+A streaming thread blocks reading the upstream; it learns that its client left only when
+it next writes, which a model thinking for a minute may not let it do. One daemon thread
+watches the client sockets of waiting streams (epoll, EPOLLRDHUP) and shuts the upstream
+socket of a stream whose client hung up, so its blocked read returns at once. Like nginx,
+a client that half-closes its side counts as gone.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import threading
+
+log = logging.getLogger(__name__)
+
+_EVENTS = (getattr(select, "EPOLLRDHUP", 0) | getattr(select, "EPOLLHUP", 0)
+           | getattr(select, "EPOLLERR", 0))
+
+
+class Watch:
+    """One client socket and the upstream response to cut when that client leaves."""
+
+    __slots__ = ("fd", "response", "fired")
+
+    def __init__(self, fd: int, response):
+        self.fd, self.response, self.fired = fd, response, False
+
+
+class HangupWatcher:
+    """The epoll set of watched client sockets and the thread that waits on it."""
+
+    def __init__(self):
+        self._epoll = select.epoll()
+        self._lock = threading.Lock()
+        self._watches: dict[int, Watch] = {}
+        threading.Thread(target=self._run, name="llm-proxy-hangup", daemon=True).start()
+
+    def add(self, client_socket, response) -> Watch | None:
+        """Watch `client_socket` until discard(); None when it cannot be watched."""
+        try:
+            fd = client_socket.fileno()
+        except (OSError, AttributeError):
+            return None
+        if fd < 0:
+            return None
+        watch = Watch(fd, response)
+        with self._lock:
+            # A leftover entry means its socket was closed (epoll forgot it) and the
+            # number reused: replace it.
+            if self._watches.pop(fd, None) is not None:
+                self._unregister(fd)
+            try:
+                self._epoll.register(fd, _EVENTS)
+            except OSError:
+                return None
+            self._watches[fd] = watch
+        return watch
+
+    def discard(self, watch: Watch | None) -> None:
+        if watch is None:
+            return
+        with self._lock:
+            if self._watches.get(watch.fd) is watch:
+                del self._watches[watch.fd]
+                self._unregister(watch.fd)
+
+    def _unregister(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except OSError:
+            pass  # closed already: epoll dropped it by itself
+
+    def _run(self) -> None:
+        while True:
+            for fd, _mask in self._epoll.poll():
+                with self._lock:
+                    watch = self._watches.pop(fd, None)
+                    if watch is None:
+                        continue
+                    self._unregister(fd)
+                watch.fired = True
+                try:
+                    watch.response.raw.shutdown()  # urllib3's way to unblock a read
+                except Exception:  # finished meanwhile: nothing left to cut
+                    pass
+
+
+_watcher: HangupWatcher | None = None
+_watcher_lock = threading.Lock()
+
+
+def watcher() -> HangupWatcher | None:
+    """The process's watcher, started on first use; None where epoll does not exist."""
+    global _watcher
+    if _watcher is None and hasattr(select, "epoll"):
+        with _watcher_lock:
+            if _watcher is None:
+                _watcher = HangupWatcher()
+    return _watcher
+
+
+def client_socket():
+    """The socket of the client of the current request, when the server exposes it."""
+    from flask import has_request_context, request
+    if not has_request_context():
+        return None
+    environ = request.environ
+    return environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
