@@ -37,7 +37,11 @@ class HangupWatcher:
         threading.Thread(target=self._run, name="llm-proxy-hangup", daemon=True).start()
 
     def add(self, client_socket, response) -> Watch | None:
-        """Watch `client_socket` until discard(); None when it cannot be watched."""
+        """Watch `client_socket` until discard(); None when it cannot be watched.
+
+        The caller watches only while it blocks on the upstream, and discards right
+        after, so that no stream is cut once it is done with its connection.
+        """
         try:
             fd = client_socket.fileno()
         except (OSError, AttributeError):
@@ -74,16 +78,18 @@ class HangupWatcher:
     def _run(self) -> None:
         while True:
             for fd, _mask in self._epoll.poll():
+                # Under the lock: once discard() has returned, this stream's connection
+                # is never touched again, so a connection back in the pool is safe.
                 with self._lock:
                     watch = self._watches.pop(fd, None)
                     if watch is None:
                         continue
                     self._unregister(fd)
-                watch.fired = True
-                try:
-                    watch.response.raw.shutdown()  # urllib3's way to unblock a read
-                except Exception:  # finished meanwhile: nothing left to cut
-                    pass
+                    watch.fired = True
+                    try:
+                        watch.response.raw.shutdown()  # urllib3's way to unblock a read
+                    except Exception:  # nothing left to cut
+                        pass
 
 
 _watcher: HangupWatcher | None = None

@@ -13,32 +13,35 @@ READ_SIZE = 65536
 def iter_raw(response) -> Iterator[bytes]:
     """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer).
 
-    Started inside a request, it also watches that request's client: when the client
-    hangs up, the upstream is closed at once and ClientGone raised.
+    Started inside a request, each read also watches that request's client: when the
+    client hangs up, the upstream is closed at once and ClientGone raised.
     """
     raw = response.raw
-    watch = None
     hangups = watcher()
-    if hangups is not None:
-        watch = hangups.add(client_socket(), response)
-    try:
-        while True:
-            try:
-                data = raw.read1(READ_SIZE)
-            except Exception:
-                if watch is not None and watch.fired:
-                    response.close()
-                    raise ClientGone() from None
-                raise
-            if not data:
-                if watch is not None and watch.fired:
-                    response.close()
-                    raise ClientGone()
-                return
-            yield data
-    finally:
-        if hangups is not None:
-            hangups.discard(watch)
+    client = client_socket() if hangups is not None else None
+    while True:
+        watch = hangups.add(client, response) if client is not None else None
+        try:
+            data = raw.read1(READ_SIZE)
+        except Exception:
+            if _hung_up(hangups, watch):
+                response.close()
+                raise ClientGone() from None
+            raise
+        if _hung_up(hangups, watch):
+            response.close()
+            raise ClientGone()
+        if not data:
+            return
+        yield data
+
+
+def _hung_up(hangups, watch) -> bool:
+    """Stop watching; True when the client left while the read was waiting."""
+    if watch is None:
+        return False
+    hangups.discard(watch)
+    return watch.fired
 
 
 def iter_events(chunks: Iterator[bytes]) -> Iterator[SSEEvent]:
