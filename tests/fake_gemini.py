@@ -87,12 +87,13 @@ def invalid(message: str, field: str | None = None) -> Reply:
 
 
 def bad_key() -> Reply:
-    return google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [
+    message = "API key not valid. Please pass a valid API key."
+    return google_error(400, "INVALID_ARGUMENT", message, [
         {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
          "domain": "googleapis.com",
          "metadata": {"service": "generativelanguage.googleapis.com"}},
         {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
-         "message": "API key not valid. Please pass a valid API key."}])
+         "message": message}])
 
 
 def quota_exceeded(retry_delay: str = "13s") -> Reply:

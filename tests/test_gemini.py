@@ -337,6 +337,8 @@ REFUSED = [
      "messages[0].tool_calls[0].function.arguments"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
         "url": "data:;base64,AAAA"}}]}]}, "messages[0].content[0].image_url.url"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
+        "url": "data:text/plain,%FF\ud800"}}]}]}, "messages[0].content[0].image_url.url"),
     ({"messages": [{"role": "user", "content": ""}]}, "messages"),
     ({"messages": [{"role": "function", "name": "f", "content": "1"}]}, "messages[0].role"),
 ]
@@ -359,18 +361,21 @@ def test_system_only_conversation_is_sent_as_the_user_turn(proxy, gemini_upstrea
                                                     "parts": [{"text": "Say hi."}]}]}
 
 
-def test_audio_and_file_parts_become_inline_data(proxy, gemini_upstream):
+def test_audio_file_and_plain_data_uri_parts_become_inline_data(proxy, gemini_upstream):
     pdf = base64.b64encode(b"%PDF-1.4 fake").decode()
     resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": [
         {"type": "input_audio", "input_audio": {"data": PNG, "format": "wav"}},
         {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{pdf}",
                                   "filename": "a.pdf"}},
-        {"type": "file", "file": {"file_data": pdf, "filename": "b.pdf"}}]}]})
+        {"type": "file", "file": {"file_data": pdf, "filename": "b.pdf"}},
+        {"type": "image_url", "image_url": {"url": "data:text/plain,hello%20world"}}]}]})
     assert resp.status_code == 200, resp.text
     assert _sent(gemini_upstream)["contents"][0]["parts"] == [
         {"inlineData": {"mimeType": "audio/wav", "data": PNG}},
         {"inlineData": {"mimeType": "application/pdf", "data": pdf}},
-        {"inlineData": {"mimeType": "application/pdf", "data": pdf}}]
+        {"inlineData": {"mimeType": "application/pdf", "data": pdf}},
+        {"inlineData": {"mimeType": "text/plain",
+                        "data": base64.b64encode(b"hello world").decode()}}]
 
 
 def test_n_gives_one_choice_per_candidate(proxy, gemini_upstream):

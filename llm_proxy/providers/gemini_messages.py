@@ -145,7 +145,11 @@ def parse_data_uri(uri: str, param: str) -> dict:
         raise InvalidRequest(f"The data: URI in '{param}' must name its media type.",
                              param=param, code="invalid_value")
     if "base64" not in flags:
-        data = base64.b64encode(unquote_to_bytes(data)).decode("ascii")
+        try:
+            data = base64.b64encode(unquote_to_bytes(data.encode("utf-8"))).decode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"The data: URI in '{param}' is not valid text.", param=param,
+                                 code="invalid_value") from None
     return {"mimeType": mime.strip().lower(), "data": data}
 
 

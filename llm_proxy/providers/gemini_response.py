@@ -30,7 +30,7 @@ FINISH_REASONS = {
 
 def finish_reason(reason: str | None, has_tool_calls: bool) -> str | None:
     """OpenAI's finish_reason for a Gemini one (None while the candidate is unfinished)."""
-    if not reason:
+    if not isinstance(reason, str) or not reason:
         return None
     mapped = FINISH_REASONS.get(reason, "stop")
     return "tool_calls" if has_tool_calls and mapped == "stop" else mapped
@@ -94,6 +94,8 @@ def logprobs(candidate: dict) -> dict | None:
     tops = result.get("topCandidates") if isinstance(result.get("topCandidates"), list) else []
     content = []
     for i, chosen in enumerate(result["chosenCandidates"]):
+        if not isinstance(chosen, dict):
+            continue
         entry = _logprob(chosen)
         top = tops[i].get("candidates") if i < len(tops) and isinstance(tops[i], dict) else None
         entry["top_logprobs"] = [_logprob(c) for c in top or () if isinstance(c, dict)]
@@ -103,7 +105,9 @@ def logprobs(candidate: dict) -> dict | None:
 
 def _logprob(candidate: dict) -> dict:
     token = candidate.get("token") if isinstance(candidate.get("token"), str) else ""
-    return {"token": token, "logprob": candidate.get("logProbability", 0.0),
+    logprob = candidate.get("logProbability")
+    return {"token": token,
+            "logprob": logprob if isinstance(logprob, (int, float)) else 0.0,
             "bytes": list(token.encode("utf-8"))}
 
 
@@ -111,7 +115,7 @@ def blocked_message(payload: dict) -> str | None:
     """The refusal text for a prompt Gemini blocked (promptFeedback.blockReason), or None."""
     feedback = payload.get("promptFeedback")
     reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
-    if not reason or payload.get("candidates"):
+    if not isinstance(reason, str) or not reason or payload.get("candidates"):
         return None
     return f"The prompt was blocked by the provider (reason: {reason})."
 

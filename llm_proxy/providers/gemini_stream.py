@@ -53,7 +53,7 @@ class StreamTranslator:
             yield self._chunk(index, {"role": "assistant", "content": ""})
         text, calls = split_parts(candidate)
         if text:
-            yield self._chunk(index, {"content": text}, logprobs=logprobs(candidate))
+            yield self._chunk(index, {"content": text}, token_logprobs=logprobs(candidate))
         if calls:
             first = self.tool_calls[index]
             self.tool_calls[index] += len(calls)
@@ -66,10 +66,10 @@ class StreamTranslator:
             yield self._chunk(index, {}, reason)
 
     def _chunk(self, index: int, delta: dict, finish: str | None = None,
-               logprobs: dict | None = None) -> bytes:
+               token_logprobs: dict | None = None) -> bytes:
         chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
                  "model": self.model, "choices": [{"index": index, "delta": delta,
-                                                   "logprobs": logprobs,
+                                                   "logprobs": token_logprobs,
                                                    "finish_reason": finish}]}
         if self.include_usage:
             chunk["usage"] = None
