@@ -836,6 +836,7 @@
     clearFieldErrors(fields);
     showMessage(row.edit.message, "");
     row.editRow.hidden = false;
+    row.tbody.classList.add("editing");
     setAttr(row.editBtn, "aria-expanded", "true");
     fields.model.input.focus();
   }
@@ -843,6 +844,7 @@
   function closeEdit(row, returnFocus) {
     row.editing = false;
     row.editRow.hidden = true;
+    row.tbody.classList.remove("editing");
     const secret = row.edit.fields.api_key.input;
     secret.value = "";
     secret.type = "password";
@@ -1110,6 +1112,7 @@
     const fallback = $("copy-fallback");
     const keys = state.keys;
     if (!keys.length) {
+      fallback.hidden = true;
       showMessage(result, "There are no keys to copy yet.", "info");
       return;
     }
@@ -1123,10 +1126,12 @@
     }
     if (!copied) copied = legacyCopy(text);
     const n = keys.length;
+    clearTimeout(state.copyTimer);
     if (copied) {
       fallback.hidden = true;
       showMessage(result, `Copied ${n} entr${n === 1 ? "y" : "ies"}. Replace each ` +
         "<paste the key … here> with its secret, then set LLM_KEYS to it and restart.", "ok");
+      state.copyTimer = setTimeout(() => showMessage(result, ""), 15000);
     } else {
       $("copy-fallback-text").value = text;
       fallback.hidden = false;
