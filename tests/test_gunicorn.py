@@ -1,0 +1,218 @@
+"""The real `gunicorn wsgi:app`, started from the repository root as a user would."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+from conftest import _CLEARED, good_key
+from test_streaming import RawStream, SilentOpenAI, TimedOpenAI, wait_for
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO = [{"role": "user", "content": "hi"}]
+SECRET = "sk-proj-SECRET-do-not-print-0123456789"
+
+
+def gunicorn_command() -> list:
+    script = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    return [script] if os.path.exists(script) else [sys.executable, "-m", "gunicorn"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_environment(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in _CLEARED and not k.startswith("GUNICORN")}
+    env.update(NO_PROXY="127.0.0.1,localhost", GUNICORN_THREADS="16", PROXY_TOKENS="",
+               ADMIN_TOKEN="admin-gunicorn-test-0123456789", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app` in a subprocess, on a free port of 127.0.0.1."""
+
+    def __init__(self, entries, *, bind_flag=True, **env):
+        self.port = free_port()
+        args = gunicorn_command() + ["wsgi:app"]
+        if bind_flag:
+            args += ["-b", f"127.0.0.1:{self.port}"]
+        else:
+            env["PORT"] = str(self.port)
+        env["LLM_KEYS"] = json.dumps(entries)
+        # A file, not a pipe: a pipe nobody reads would block the server once full.
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, cwd=REPO, env=clean_environment(**env),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base = self.url + "/v1"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.output()
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("gunicorn did not start: " + self.output())
+
+    def openai(self, **kwargs):
+        import openai
+        return openai.OpenAI(base_url=self.base, api_key=kwargs.pop("api_key", "unused"),
+                             max_retries=0, timeout=30, **kwargs)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        output = self.output()
+        self.log.close()
+        return output
+
+    def output(self) -> str:
+        if self.log.closed:
+            return ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
+@pytest.fixture
+def timed():
+    fake = TimedOpenAI(valid_keys={good_key(i) for i in range(3)})
+    fake.stream_interval = 0.2
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def gunicorn_server():
+    servers = []
+
+    def start(entries, **kwargs):
+        server = Gunicorn(entries, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def keys(upstream, n=1):
+    return [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
+             "base_url": upstream.base_url} for i in range(n)]
+
+
+def test_streamed_request_through_gunicorn(gunicorn_server, timed):
+    server = gunicorn_server(keys(timed, 3), PROXY_TOKENS="client-tok-0123456789")
+    client = server.openai(api_key="client-tok-0123456789")
+    arrivals = {}
+    for chunk in client.chat.completions.create(model="gpt-4o", messages=HELLO,
+                                                stream=True):
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals[chunk.choices[0].delta.content] = time.monotonic()
+    assert "".join(arrivals) == "Hello from the fake."
+    sent = {json.loads(p)["choices"][0]["delta"].get("content"): at
+            for at, p in timed.sent if p != b"[DONE]" and json.loads(p)["choices"]}
+    delays = [arrivals[word] - sent[word] for word in arrivals]
+    assert max(delays) < 0.15, delays
+    # Rotation and authentication work the same under gunicorn.
+    for _ in range(5):
+        client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert timed.keys_used() == [good_key(i % 3) for i in range(6)]
+    assert all("client-tok" not in json.dumps(c.headers) for c in timed.calls)
+    resp = requests.post(server.base + "/chat/completions", timeout=10,
+                         json={"model": "gpt-4o", "messages": HELLO})
+    assert resp.status_code == 401 and resp.json()["error"]["type"] == "authentication_error"
+    output = server.stop()
+    assert good_key(0) not in output and "client-tok-0123456789" not in output
+
+
+def test_upstream_connections_are_reused_under_gunicorn(gunicorn_server):
+    from test_streaming import TimedOpenAI as Base
+
+    class PeerRecording(Base):
+        def __init__(self, *args, **kwargs):
+            self.peers = []
+            super().__init__(*args, **kwargs)
+
+        def _dispatch(self, h):
+            with self.lock:
+                self.peers.append(h.client_address[1])
+            super()._dispatch(h)
+
+    fake = PeerRecording(valid_keys={good_key(0), good_key(1)})
+    try:
+        server = gunicorn_server(keys(fake, 2))
+        client = server.openai()
+        for i in range(20):
+            if i % 2:
+                list(client.chat.completions.create(model="gpt-4o", messages=HELLO,
+                                                    stream=True))
+            else:
+                client.chat.completions.create(model="gpt-4o", messages=HELLO)
+        assert len(fake.peers) == 20
+        # Keep-alive per worker thread: far fewer connections than requests.
+        assert len(set(fake.peers)) <= 4, fake.peers
+    finally:
+        fake.close()
+
+
+def test_client_leaving_a_silent_stream_under_gunicorn(gunicorn_server):
+    fake = SilentOpenAI(valid_keys={good_key(0)})
+    try:
+        server = gunicorn_server(keys(fake))
+        stream = RawStream(server)
+        next(stream.events())
+        stream.close()
+        left = time.monotonic()
+        assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
+        assert fake.hung_up_at - left < 0.5
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        fake.close()
+
+
+def test_port_variable_sets_the_port(gunicorn_server, timed):
+    server = gunicorn_server(keys(timed), bind_flag=False)
+    reply = server.openai().chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert reply.choices[0].message.content == "Hello from the fake."
+
+
+@pytest.mark.parametrize("llm_keys, expected", [
+    ("[{not json", "LLM_KEYS is not valid JSON"),
+    (json.dumps({"provider": "openai", "api_key": SECRET}), "must be a JSON array"),
+    (json.dumps([{"provider": "openai", "model": "m", "api_key": "sk-ok-0123456789"},
+                 {"provider": "openai", "api_key": SECRET}]),
+     "LLM_KEYS entry 1: field 'model' is missing"),
+    (json.dumps([{"provider": "openia", "model": "m", "api_key": SECRET}]),
+     "LLM_KEYS entry 0: field 'provider'"),
+    (json.dumps([{"provider": "openai-compatible", "model": "m", "api_key": SECRET}]),
+     "LLM_KEYS entry 0: field 'base_url' is required"),
+])
+def test_bad_llm_keys_stop_gunicorn_at_once(llm_keys, expected):
+    started = time.monotonic()
+    proc = subprocess.run(gunicorn_command() + ["wsgi:app", "-b", f"127.0.0.1:{free_port()}"],
+                          cwd=REPO, env=clean_environment(LLM_KEYS=llm_keys),
+                          capture_output=True, timeout=30)
+    elapsed = time.monotonic() - started
+    assert proc.returncode != 0
+    assert elapsed < 5, f"took {elapsed:.1f}s"
+    stderr = proc.stderr.decode()
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("llm-proxy: configuration error: ")
+    assert expected in lines[0]
+    assert SECRET not in stderr + proc.stdout.decode() and "SECRET" not in stderr
