@@ -387,3 +387,56 @@ def test_no_secret_in_any_answer_or_log_line(make_proxy, openai_upstream, proxy_
     for secret in (bad, good_key(1), "tok-secret-client-99", "SECRET-0123456789"):
         assert secret not in seen
     assert any("request model=gpt-4o" in line for line in proxy_logs)
+
+
+# -- no usable key, and no input that makes a 500 ------------------------------------------------
+
+def test_every_key_disabled_or_invalid_is_503_no_usable_key(make_proxy, openai_upstream):
+    proxy = make_proxy([openai_key(openai_upstream, 0),
+                        {"provider": "openai", "model": "gpt-4o",
+                         "api_key": "sk-revoked-0123456789abcdef",
+                         "base_url": openai_upstream.base_url}])
+    ids = {k.api_key: k.id for k in proxy.pool.keys()}
+    assert proxy.chat(BODY).status_code == 200
+    # The revoked key answers 401 and is marked invalid; the good one is then disabled.
+    proxy.chat(BODY)
+    assert proxy.admin("PATCH", f"/api/keys/{ids[good_key(0)]}",
+                       {"enabled": False}).status_code == 200
+    resp = proxy.chat(BODY)
+    assert_error(resp, 503, code="no_usable_key", type_="server_error")
+    assert "sk-revoked" not in resp.text
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "gpt-4o", "messages": HELLO, "stream": None},
+    {"model": "gpt-4o", "messages": HELLO, "stream": True, "stream_options": None},
+    {"model": "gpt-4o", "messages": HELLO, "stream": True,
+     "stream_options": {"include_usage": "yes"}},
+    {"model": "gpt-4o", "messages": [{"role": "user", "content": {"nested": [1, {"a": None}]}}]},
+    {"model": "gpt-4o", "messages": [{"role": "wizard", "content": "hi"}]},
+    {"model": "gpt-4o", "messages": HELLO, "temperature": "hot", "n": -1, "stop": {}},
+    {"model": "gpt-4o\u0000\ud800", "messages": HELLO},
+    {"model": "x" * 100000, "messages": HELLO},
+    {"model": "gpt-4o", "messages": HELLO, "model\u0000": 1, "": ""},
+])
+def test_odd_bodies_never_give_a_server_error(proxy, body):
+    resp = proxy.chat(body)
+    assert resp.status_code < 500, resp.text
+    if resp.status_code != 200:
+        assert set(resp.json()["error"]) == {"message", "type", "param", "code"}
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], '
+    b'"temperature": NaN}',
+    b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "seed": 1e999}',
+    b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "\\ud800"}], '
+    b'"stream": true}',
+    b'\xef\xbb\xbf{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], '
+    b'"stream": true}',
+    '{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": true}'
+    .encode("utf-16"),
+])
+def test_odd_json_never_gives_a_server_error(proxy, raw):
+    resp = proxy.chat(raw, headers=JSON)
+    assert resp.status_code < 500, resp.text

@@ -191,6 +191,29 @@ def test_port_variable_sets_the_port(gunicorn_server, timed):
     assert reply.choices[0].message.content == "Hello from the fake."
 
 
+def test_bad_input_under_gunicorn(gunicorn_server, timed):
+    server = gunicorn_server(keys(timed), MAX_BODY_BYTES="4096")
+    url = server.base + "/chat/completions"
+    json_header = {"Content-Type": "application/json"}
+    resp = requests.post(url, data=b"[" * 4000, headers=json_header, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
+    big = json.dumps({"model": "gpt-4o",
+                      "messages": [{"role": "user", "content": "x" * 6000}]}).encode()
+    resp = requests.post(url, data=big, headers=json_header, timeout=10)
+    assert resp.status_code == 413
+    resp = requests.post(url, data=iter([big[:2000], big[2000:]]), headers=json_header,
+                         timeout=10)
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+    small = json.dumps({"model": "gpt-4o", "messages": HELLO}).encode()
+    resp = requests.post(url, data=iter([small[:10], small[10:]]), headers=json_header,
+                         timeout=10)
+    assert resp.status_code == 200, resp.text
+    resp = requests.post(url, data=small, headers={"Content-Type": "text/plain"}, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_content_type"
+    assert len(timed.calls) == 1
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
 @pytest.mark.parametrize("llm_keys, expected", [
     ("[{not json", "LLM_KEYS is not valid JSON"),
     (json.dumps({"provider": "openai", "api_key": SECRET}), "must be a JSON array"),
