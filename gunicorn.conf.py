@@ -21,9 +21,9 @@ bind = f"0.0.0.0:{_env.get('PORT', '7788').strip() or '7788'}"
 # one process, so one worker; threads carry the concurrency. Each open stream holds a
 # thread for its whole length.
 workers = 1
-worker_class = "gthread"
-threads = int(_env.get("GUNICORN_THREADS", "128"))
-worker_connections = 2000
+worker_class = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
+threads = int(_env.get("GUNICORN_THREADS", "1024"))
+worker_connections = 4096
 
 # gthread's heartbeat runs beside the request threads, so `timeout` does not cut long
 # streams; it only catches a worker that stopped responding altogether.

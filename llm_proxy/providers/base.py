@@ -4,17 +4,13 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import requests
-
-from ..errors import (AUTH, BAD_REQUEST, RATE_LIMITED, SERVER, UpstreamError, UpstreamTimeout,
-                      UpstreamUnreachable)
+from ..errors import AUTH, BAD_REQUEST, RATE_LIMITED, SERVER, UpstreamError
 from ..key_pool import Key
-from . import DEFAULT_BASE_URLS
+from . import DEFAULT_BASE_URLS, transport
 
 
 @dataclass
@@ -100,41 +96,20 @@ class Adapter:
     # -- transport ---------------------------------------------------------------------
 
     def send(self, req: UpstreamRequest, *, stream: bool,
-             timeout: tuple[float, float]) -> requests.Response:
-        """Send to the upstream, translating transport failures into ProxyErrors."""
-        try:
-            return session().request(req.method, req.url, data=req.body, headers=req.headers,
-                                     stream=stream, timeout=timeout, allow_redirects=False)
-        except requests.exceptions.Timeout:
-            raise UpstreamTimeout() from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.InvalidURL,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
-            raise UpstreamUnreachable(f"The upstream provider could not be reached "
-                                      f"({_reason(exc)}).") from None
+             timeout: tuple[float, float]):
+        """Send to the upstream, translating transport failures into ProxyErrors.
 
+        The body is read on demand (`read_body`, or `.raw` for streams) in either case.
+        """
+        return transport.send(req.method, req.url, req.body, req.headers, timeout=timeout)
 
     @staticmethod
-    def read_body(resp: requests.Response) -> bytes:
+    def read_body(resp) -> bytes:
         """The whole upstream body, or the ProxyError for a body that broke off."""
-        try:
-            return resp.content
-        except requests.exceptions.RequestException as exc:
-            if "timed out" in str(exc).lower():
-                raise UpstreamTimeout() from None
-            raise UpstreamUnreachable("The upstream connection broke while answering "
-                                      f"({_reason(exc)}).") from None
+        return transport.read_body(resp)
 
 
-_local = threading.local()
-
-
-def session() -> requests.Session:
-    """This thread's Session: keep-alive to upstreams without sharing one across threads."""
-    sess = getattr(_local, "session", None)
-    if sess is None:
-        sess = _local.session = requests.Session()
-    return sess
+session = transport.session
 
 
 def classify_status(status: int) -> str:
@@ -145,17 +120,6 @@ def classify_status(status: int) -> str:
     if status >= 500:  # Anthropic's 529 "overloaded" included
         return SERVER
     return BAD_REQUEST
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    if "refused" in text.lower():
-        return "connection refused"
-    if "reset" in text.lower() or "aborted" in text.lower():
-        return "connection reset"
-    if "name or service" in text.lower() or "resolve" in text.lower():
-        return "name not resolved"
-    return type(exc).__name__
 
 
 def _json_or_none(content: bytes):
