@@ -434,6 +434,15 @@ def test_statuses_are_shown_in_colour_and_words(make_proxy, openai_upstream, web
     expect(page.locator(".group-title").first).to_contain_text("2 keys · 1 active")
     shot(page, "10-statuses-desktop")
 
+    page.get_by_label("Filter").fill("invalid")
+    expect(page.locator("tbody.key:visible")).to_have_count(1)
+    expect(row(page, ids[2])).to_be_visible()
+    expect(page.locator("section.group:visible .group-model")).to_have_text(["gpt-4o-mini"])
+    page.get_by_label("Filter").fill("no such key")
+    expect(page.locator("#empty-filter")).to_have_text("No key matches “no such key”.")
+    page.get_by_label("Filter").fill("")
+    expect(page.locator("tbody.key:visible")).to_have_count(4)
+
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     for i in ids:
