@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 PATH = "/v1/chat/completions"
 MODEL = "bench-model"
+HOLD_MODEL = "bench-hold"  # the same upstream format, streaming slowly enough to overlap
 BENCH_KEY = "sk-bench-0000000000000000000000"
 # A typical small chat request: a system prompt and one user turn.
 BODY = {"model": MODEL, "messages": [
@@ -161,9 +162,10 @@ class StreamResult:
     chunks: int = 0
 
 
-async def one_stream(port: int, expected: str, chunks: int) -> StreamResult:
+async def one_stream(port: int, expected: str, chunks: int,
+                     model: str = MODEL) -> StreamResult:
     """Send a streamed chat request; time its first event; check every chunk arrived."""
-    payload = request_bytes("127.0.0.1", port, {**BODY, "stream": True})
+    payload = request_bytes("127.0.0.1", port, {**BODY, "model": model, "stream": True})
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
     except OSError as exc:
@@ -238,7 +240,8 @@ class HoldResult:
 
 async def _hold(port: int, count: int, expected: str, chunks: int) -> HoldResult:
     started = time.perf_counter()
-    results = await asyncio.gather(*(one_stream(port, expected, chunks) for _ in range(count)))
+    results = await asyncio.gather(*(one_stream(port, expected, chunks, HOLD_MODEL)
+                                     for _ in range(count)))
     ok = [r for r in results if r.ok]
     # Every stream had its first event before any stream ended: all were live at once.
     live = len(ok) == count and max(r.started for r in ok) < min(r.finished for r in ok)

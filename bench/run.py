@@ -46,21 +46,25 @@ def start_upstream(chunks: int, interval: float) -> tuple[subprocess.Popen, int]
     return proc, int(line.split()[1])
 
 
-def start_proxy(upstream_port: int, log_path: str, gunicorn_args: list[str]):
-    """gunicorn wsgi:app with gunicorn.conf.py, one key aimed at the fake upstream."""
+def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args: list[str]):
+    """gunicorn wsgi:app with gunicorn.conf.py, one key per fake upstream."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("LLM_KEYS_FILE", "PROXY_TOKENS", "GUNICORN_CMD_ARGS")}
     env.update({
-        "LLM_KEYS": json.dumps([{"provider": "openai", "model": loadgen.MODEL,
-                                 "api_key": loadgen.BENCH_KEY,
-                                 "base_url": f"http://127.0.0.1:{upstream_port}/v1"}]),
+        "LLM_KEYS": json.dumps([
+            {"provider": "openai", "model": loadgen.MODEL, "api_key": loadgen.BENCH_KEY,
+             "base_url": f"http://127.0.0.1:{upstream_port}/v1"},
+            {"provider": "openai", "model": loadgen.HOLD_MODEL, "api_key": loadgen.BENCH_KEY,
+             "base_url": f"http://127.0.0.1:{hold_port}/v1"}]),
         "PORT": str(port), "ADMIN_TOKEN": "bench-admin-token-0000000000",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"), "NO_PROXY": "127.0.0.1,localhost",
     })
     log = open(log_path, "ab")
+    # --no-control-socket: a second gunicorn on this machine must not take over the
+    # control socket of one already running.
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app",
-                             "-c", "gunicorn.conf.py", *gunicorn_args],
+                             "-c", "gunicorn.conf.py", "--no-control-socket", *gunicorn_args],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -219,7 +223,8 @@ def print_table(report: dict) -> None:
           f"  added p50 {ms(f['added_p50_ms'])} ms  p99 {ms(f['added_p99_ms'])} ms;"
           f"  failed {f['direct']['streams'] - f['direct']['ok']}"
           f"+{f['proxy']['streams'] - f['proxy']['ok']}")
-    print("\nconcurrent streams through the proxy (all opened at once)")
+    print("\nconcurrent streams through the proxy (all opened at once; "
+          f"{report['hold_interval_s']:g} s between chunks)")
     print("  streams  ok  failed  all live at once  seconds  peak RSS worker / +master MB")
     for row in report["hold"]:
         print(f"  {row['streams']:>7} {row['ok']:>4} {row['failed']:>6} "
@@ -245,6 +250,8 @@ def parse_args(argv=None):
     parser.add_argument("--ttfc-rate", type=float, default=20.0)
     parser.add_argument("--hold", type=lambda s: [int(x) for x in s.split(",")],
                         default=[100, 500, 1000])
+    parser.add_argument("--hold-interval", type=float, default=0.5,
+                        help="seconds between the chunks of the held streams")
     parser.add_argument("--out", default=os.path.join(HERE, "results.json"))
     parser.add_argument("gunicorn_args", nargs="*",
                         help="extra gunicorn flags after --, e.g. -- --threads 256")
@@ -252,7 +259,7 @@ def parse_args(argv=None):
     if args.smoke:
         args.seconds, args.warmup, args.concurrency = 1.0, 0.3, [1, 4]
         args.chunks, args.interval = 5, 0.01
-        args.ttfc_streams, args.ttfc_rate, args.hold = 5, 20.0, [10]
+        args.ttfc_streams, args.ttfc_rate, args.hold, args.hold_interval = 5, 20.0, [10], 0.2
     if args.tool == "auto":
         args.tool = "wrk" if loadgen.have_wrk() else "python"
     return args
@@ -261,14 +268,19 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     report = {"tool": args.tool, "machine": machine(), "smoke": args.smoke,
+              "hold_interval_s": args.hold_interval,
               "gunicorn_args": args.gunicorn_args, "out": args.out}
-    upstream, upstream_port = start_upstream(args.chunks, args.interval)
     log_path = os.path.join(tempfile.gettempdir(), f"llm-proxy-bench-{os.getpid()}.log")
-    proxy = None
+    upstreams, proxy = [], None
     try:
-        proxy, proxy_port = start_proxy(upstream_port, log_path, args.gunicorn_args)
-        workers = children(proxy.pid)
-        worker = workers[0]
+        upstream, upstream_port = start_upstream(args.chunks, args.interval)
+        upstreams.append(upstream)
+        # Streams that outlast the time it takes to open them all, so they overlap.
+        hold_upstream, hold_port = start_upstream(args.chunks, args.hold_interval)
+        upstreams.append(hold_upstream)
+        proxy, proxy_port = start_proxy(upstream_port, hold_port, log_path,
+                                        args.gunicorn_args)
+        worker = children(proxy.pid)[0]
         report["idle_worker_rss_mb"] = round(rss_mb(worker), 1)
         report["requests"] = bench_requests(args, upstream_port, proxy_port, worker)
         report["first_chunk"] = bench_first_chunk(args, upstream_port, proxy_port)
@@ -280,8 +292,9 @@ def main(argv=None) -> dict:
                 proxy.wait(30)
             except subprocess.TimeoutExpired:
                 proxy.kill()
-        upstream.terminate()
-        upstream.wait(10)
+        for proc in upstreams:
+            proc.terminate()
+            proc.wait(10)
     with open(args.out, "w") as fh:
         json.dump(report, fh, indent=2)
     print_table(report)
