@@ -1,4 +1,8 @@
-"""Gunicorn settings for llm-proxy; override them the gunicorn way (flags, GUNICORN_CMD_ARGS)."""
+"""Gunicorn settings for llm-proxy; override them the gunicorn way (flags, GUNICORN_CMD_ARGS).
+
+The figures quoted below come from `python bench/run.py` on a 2-core machine; see
+bench/README.md for the full tables.
+"""
 import os
 import secrets
 import sys
@@ -17,28 +21,67 @@ except ConfigError as _exc:
 
 bind = f"0.0.0.0:{_env.get('PORT', '7788').strip() or '7788'}"
 
+# -- workers ----------------------------------------------------------------------------
 # The key pool (rotation order, cooldowns, statistics, admin edits) lives in the memory of
-# one process, so one worker; threads carry the concurrency. Each open stream holds a
-# thread for its whole length.
+# one process, so one worker; threads carry the concurrency. Several workers would each
+# have a pool of their own (rotation per process, admin edits reaching one of them) and
+# /metrics would describe whichever worker answered the scrape.
 workers = 1
+
+# gthread, except that a thread serves a connection's back-to-back keep-alive requests
+# itself instead of bouncing each one through gthread's event loop (see the module):
+# measured +25 % requests/s at concurrency 16 and −0.2 ms per request at concurrency 1.
+# Stock gthread (`-k gthread`) behaves the same, only slower.
 worker_class = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
+
+# Each open stream holds a thread for its whole length, so the thread count is the number
+# of streams served at once; beyond it, new requests wait for a free thread. Threads are
+# started on demand and an idle one costs almost nothing: 1,000 concurrent streams were
+# held at ~85 MB for the worker. More threads do not speed up non-streamed traffic,
+# which one process's CPU bounds (~1,300 requests/s here).
 threads = int(_env.get("GUNICORN_THREADS", "1024"))
-worker_connections = 4096
+# Open connections, streaming or kept alive between requests; above `threads` so that
+# idle keep-alive connections never crowd out requests.
+worker_connections = int(_env.get("GUNICORN_WORKER_CONNECTIONS", "4096"))
 
 # gthread's heartbeat runs beside the request threads, so `timeout` does not cut long
-# streams; it only catches a worker that stopped responding altogether.
+# streams; it only restarts a worker whose process stopped responding altogether.
 timeout = 120
-# On SIGTERM, open streams get this long to finish before the worker is stopped.
-graceful_timeout = 120
+# On SIGTERM the worker stops accepting and gives open requests this long to finish:
+# long enough for a long generation to stream to its end. Give the container as long
+# (`docker stop -t 300`, compose `stop_grace_period: 5m`, Kubernetes
+# `terminationGracePeriodSeconds: 300`), or the runtime kills the process before.
+graceful_timeout = int(_env.get("GRACEFUL_TIMEOUT", "300"))
+# Longer than the 60 s idle timeout of most load balancers, so they close first and
+# never send a request on a connection the proxy is closing.
 keepalive = 75
 
-# One line per request comes from the application (with model, key id, latency). When
-# the access log is turned on (--access-logfile -), %(U)s logs the path without the
-# query string, and no header is logged: nothing that could carry a secret.
+# -- logs ------------------------------------------------------------------------------
+# One line per request comes from the application (with model, key id, attempts,
+# latency), so gunicorn's access log is off. When it is turned on (--access-logfile -),
+# %(U)s logs the path without the query string and no header is logged: nothing that
+# could carry a secret.
+accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
-# Behind a reverse proxy, set FORWARDED_ALLOW_IPS to its address so gunicorn trusts
-# its X-Forwarded-* headers.
+if _env.get("LOG_FORMAT", "text").strip().lower() == "json":
+    # gunicorn's own lines as JSON too, on stdout beside the application's.
+    logconfig_dict = {
+        "formatters": {"json": {"()": "llm_proxy.logs.JsonFormatter"}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json",
+                              "stream": "ext://sys.stdout"}},
+        "root": {"level": "INFO", "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            # Off: the application's request lines say more.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
+    }
+
+# -- behind a reverse proxy --------------------------------------------------------------
+# gunicorn trusts X-Forwarded-For/-Proto only from these addresses. Behind nginx, Traefik
+# or a cloud load balancer, set FORWARDED_ALLOW_IPS to its address (or network, e.g.
+# 10.0.0.0/8), never to "*" when clients can reach the port directly.
 forwarded_allow_ips = _env.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # One admin token for every worker: generated here, in the master, when none is set.
@@ -51,17 +94,9 @@ else:
 
 def when_ready(server):
     if _generated_token:
+        host, port = server.address[0][:2] if server.address else ("localhost", 7788)
+        if host in ("0.0.0.0", "::", ""):
+            host = "localhost"
         server.log.warning("ADMIN_TOKEN not set; generated one for this run. Web UI: "
-                           "http://%s/static/index.html#token=%s",
-                           _ui_host(server.address), os.environ["ADMIN_TOKEN"])
-
-
-def _ui_host(addresses) -> str:
-    """host:port of the first TCP address bound, as a browser on this machine reaches it."""
-    for address in addresses or ():
-        if isinstance(address, tuple) and len(address) >= 2:  # unix sockets are strings
-            host, port = address[:2]
-            if host in ("0.0.0.0", "::", ""):
-                host = "localhost"
-            return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"localhost:{_env.get('PORT', '7788').strip() or '7788'}"
+                           "http://%s:%s/static/index.html#token=%s",
+                           host, port, os.environ["ADMIN_TOKEN"])
