@@ -94,9 +94,17 @@ else:
 
 def when_ready(server):
     if _generated_token:
-        host, port = server.address[0][:2] if server.address else ("localhost", 7788)
-        if host in ("0.0.0.0", "::", ""):
-            host = "localhost"
         server.log.warning("ADMIN_TOKEN not set; generated one for this run. Web UI: "
-                           "http://%s:%s/static/index.html#token=%s",
-                           host, port, os.environ["ADMIN_TOKEN"])
+                           "http://%s/static/index.html#token=%s",
+                           _ui_host(server.address), os.environ["ADMIN_TOKEN"])
+
+
+def _ui_host(addresses) -> str:
+    """host:port of the first TCP address bound, as a browser on this machine reaches it."""
+    for address in addresses or ():
+        if isinstance(address, tuple) and len(address) >= 2:  # unix sockets are strings
+            host, port = address[:2]
+            if host in ("0.0.0.0", "::", ""):
+                host = "localhost"
+            return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"localhost:{_env.get('PORT', '7788').strip() or '7788'}"

@@ -157,9 +157,10 @@ def free_port() -> int:
 class Gunicorn:
     """`gunicorn wsgi:app` as users start it, on 127.0.0.1:<free port>, output in a file."""
 
-    def __init__(self, tmp_path, env: dict, *args: str):
+    def __init__(self, tmp_path, env: dict, *args: str, first_bind: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        binds = ([first_bind] if first_bind else []) + [f"127.0.0.1:{self.port}"]
         self.log_path = tmp_path / "gunicorn.log"
         full_env = {**os.environ, "PYTHONPATH": REPO, **env}
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -168,7 +169,7 @@ class Gunicorn:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [gunicorn, "-c", os.path.join(REPO, "gunicorn.conf.py"),
-                 "-b", f"127.0.0.1:{self.port}", "--access-logfile", "-",
+                 *(arg for bind in binds for arg in ("-b", bind)), "--access-logfile", "-",
                  "--no-control-socket", *args, "wsgi:app"],
                 cwd=tmp_path, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
@@ -255,6 +256,22 @@ def test_gunicorn_with_admin_token_set_logs_no_token(tmp_path):
     assert "#token=" not in output and token not in output
     AUDIT.add_secret(token)
     AUDIT.record("gunicorn output", output.encode())
+
+
+def test_generated_token_link_brackets_an_ipv6_host(tmp_path):
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            port6 = sock.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    server = Gunicorn(tmp_path, {}, first_bind=f"[::1]:{port6}")
+    output = server.stop()
+    assert re.search(rf"http://\[::1\]:{port6}/static/index\.html#token=[A-Za-z0-9_-]{{43,}}",
+                     output), output
+    AUDIT.record("gunicorn output (token line left out)",
+                 "\n".join(line for line in output.splitlines()
+                           if "#token=" not in line).encode())
 
 
 def test_other_servers_log_the_generated_token_once(tmp_path):
