@@ -95,6 +95,7 @@ function showSignIn(error, prefill) {
 }
 
 function enterApp(keys, how) {
+  stopTimers(); // a second link opened in the same tab signs in again
   state.signedIn = true;
   $("signin").hidden = true;
   $("signin-token").value = "";

@@ -174,6 +174,22 @@ def test_a_saved_token_the_proxy_no_longer_accepts_asks_to_sign_in_again(make_pr
     expect(page.locator("#signin-error")).to_contain_text("no longer accepts the saved token")
 
 
+def test_a_token_refused_mid_session_brings_back_the_sign_in(make_proxy, openai_upstream, web):
+    proxy = make_proxy([entry(0, openai_upstream)])
+    page = web.page()
+    sign_in(page, proxy)
+    proxy.config.admin_token = "token-of-the-next-start"  # as after a restart without ADMIN_TOKEN
+
+    expect(page.locator("#signin-error")).to_contain_text("stopped accepting the admin token",
+                                                          timeout=8000)
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.locator("tbody.key").count() == 0  # nothing of the old session stays on screen
+    assert page.evaluate("sessionStorage.getItem('llm-proxy.admin-token')") is None
+    page.get_by_label("Admin token").fill("token-of-the-next-start")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("tbody.key")).to_have_count(1)
+
+
 # ------------------------------------------------------------------------- one key, end to end
 
 def test_add_edit_disable_test_and_delete_one_key(make_proxy, openai_upstream, web):
