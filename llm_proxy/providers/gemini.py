@@ -13,10 +13,10 @@ from ..errors import AUTH, UpstreamError
 from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamState, UpstreamRequest,
                    _json_or_none, classify_status, clean_message, parse_duration,
                    retry_after_from_headers)
+from . import gemini_stream
 from .gemini_messages import build_contents
 from .gemini_params import function_declarations, generation_config, tool_config
 from .gemini_response import completion
-from .gemini_stream import iter_chunks
 
 API_VERSION = "v1beta"
 
@@ -31,7 +31,7 @@ class GeminiAdapter(Adapter):
 
     def api_root(self, key) -> str:
         base = self.base_url(key)
-        # Tolerate a base_url given with the version, as in Google's REST examples.
+        # Tolerate a base_url that already ends in the API version.
         return base if base.endswith("/" + API_VERSION) else f"{base}/{API_VERSION}"
 
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
@@ -48,7 +48,7 @@ class GeminiAdapter(Adapter):
 
     def iter_chunks(self, chat: ChatRequest, events: Iterator[SSEEvent],
                     state: StreamState) -> Iterator[bytes]:
-        return iter_chunks(chat.model, chat.include_usage, events, state)
+        return gemini_stream.iter_chunks(chat.model, chat.include_usage, events, state)
 
     def probe_request(self, key) -> UpstreamRequest:
         return UpstreamRequest(url=f"{self.api_root(key)}/models?pageSize=1", method="GET",
