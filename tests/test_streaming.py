@@ -38,6 +38,9 @@ class TimedOpenAI(FakeOpenAI):
     def __init__(self, *args, **kwargs):
         self.sent = []
         super().__init__(*args, **kwargs)
+        # Like real API servers: without TCP_NODELAY the first event would wait behind
+        # the unacknowledged headers (Nagle), up to a delayed ACK, before leaving the fake.
+        self.server.RequestHandlerClass.disable_nagle_algorithm = True
 
     def _write_stream(self, h, stream):
         h.wfile = _TimedWriter(h.wfile, self.sent)
