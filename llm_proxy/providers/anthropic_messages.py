@@ -7,16 +7,14 @@ blocks at the start of the next user turn
 """
 from __future__ import annotations
 
-import binascii
 import json
 import re
 
 from ..errors import InvalidRequest
+from .data_uri import parse_data_uri
 
 # https://docs.anthropic.com/en/docs/build-with-claude/vision: the accepted image types.
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-_MEDIA_ALIASES = {"image/jpg": "image/jpeg"}
-_DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+)((?:;[^;,]*)*),(.*)", re.S)
 # Anthropic's pattern for tool_use ids; OpenAI allows any string.
 _TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -129,24 +127,6 @@ def image_source(url: str, param: str) -> dict:
                              f"{', '.join(sorted(IMAGE_TYPES))}.", param=param,
                              code="invalid_image_format")
     return {"type": "base64", "media_type": media_type, "data": data}
-
-
-def parse_data_uri(url: str, param: str) -> tuple[str, str]:
-    """(media type, base64 data) of a `data:<type>;base64,<data>` URI, or InvalidRequest."""
-    match = _DATA_URI.fullmatch(url.strip())
-    if not match or ";base64" not in match.group(2).lower():
-        raise InvalidRequest(f"'{param}' must be an http(s) URL or a base64 data: URI.",
-                             param=param, code="invalid_image_url")
-    data = re.sub(r"\s+", "", match.group(3))
-    try:
-        binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise InvalidRequest(f"'{param}' does not hold valid base64 data.", param=param,
-                             code="invalid_image_url") from None
-    if not data:
-        raise InvalidRequest(f"'{param}' holds no data.", param=param, code="invalid_image_url")
-    media_type = match.group(1).lower()
-    return _MEDIA_ALIASES.get(media_type, media_type), data
 
 
 def _document(file, param: str) -> dict:

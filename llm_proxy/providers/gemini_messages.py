@@ -6,13 +6,12 @@ function results travel as `functionResponse` parts of a user turn.
 """
 from __future__ import annotations
 
-import base64
 import json
 import mimetypes
 import secrets
-from urllib.parse import unquote_to_bytes
 
 from ..errors import InvalidRequest
+from .data_uri import parse_data_uri
 
 # Gemini 3 rejects a replayed functionCall without the thoughtSignature it came with
 # (https://ai.google.dev/gemini-api/docs/thought-signatures). OpenAI clients keep nothing
@@ -131,26 +130,13 @@ def _image_blob(url, param: str) -> dict:
                              "send the image inline as a data: URI "
                              "(data:image/png;base64,...).", param=param,
                              code="unsupported_image_url")
-    return parse_data_uri(url, param)
+    return _blob(url, param)
 
 
-def parse_data_uri(uri: str, param: str) -> dict:
-    """A `data:<mime>[;base64],<data>` URI as Gemini's Blob {mimeType, data (base64)}."""
-    head, comma, data = uri.partition(",")
-    if not head.startswith("data:") or not comma:
-        raise InvalidRequest(f"'{param}' must be a data: URI (data:<type>;base64,<data>).",
-                             param=param, code="invalid_value")
-    mime, *flags = head[5:].split(";")
-    if "/" not in mime:
-        raise InvalidRequest(f"The data: URI in '{param}' must name its media type.",
-                             param=param, code="invalid_value")
-    if "base64" not in flags:
-        try:
-            data = base64.b64encode(unquote_to_bytes(data.encode("utf-8"))).decode("ascii")
-        except UnicodeEncodeError:
-            raise InvalidRequest(f"The data: URI in '{param}' is not valid text.", param=param,
-                                 code="invalid_value") from None
-    return {"mimeType": mime.strip().lower(), "data": data}
+def _blob(uri: str, param: str) -> dict:
+    """A data: URI as Gemini's Blob {mimeType, data (base64)}."""
+    mime, data = parse_data_uri(uri, param)
+    return {"mimeType": mime, "data": data}
 
 
 def _audio_blob(audio, where: str) -> dict:
@@ -168,7 +154,7 @@ def _file_blob(file, where: str) -> dict:
                              "cannot be resolved for a Gemini model.",
                              param=f"{where}.file", code="invalid_value")
     if data.startswith("data:"):
-        return parse_data_uri(data, f"{where}.file.file_data")
+        return _blob(data, f"{where}.file.file_data")
     mime = mimetypes.guess_type(str(file.get("filename") or ""))[0]
     if not mime:
         raise InvalidRequest(f"'{where}.file' needs a data: URI or a filename with a known "
