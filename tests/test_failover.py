@@ -380,3 +380,14 @@ def test_upstream_connections_are_reused_after_finished_streams(make_proxy, open
         resp = proxy.chat(body)
         assert resp.status_code == 200
     assert len(ports) == 4 and len(set(ports)) == 1
+
+
+@pytest.mark.parametrize("value", ["soon", "Wed, 99 Foo 2099", "-", "1e999x"])
+def test_unreadable_retry_after_falls_back_to_the_default_cooldown(make_proxy,
+                                                                   openai_upstream, value):
+    """Regression: an unparseable Retry-After date raised inside error handling (500)."""
+    proxy = make_proxy(entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=9)
+    openai_upstream.fail(good_key(0), error(429, "slow down", headers={"Retry-After": value}))
+    assert proxy.chat(HELLO).status_code == 200
+    wait = status_of(proxy, 0)["cooldown_until"] - time.time()
+    assert 7 < wait <= 9.5

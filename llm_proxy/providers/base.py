@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email.utils
+from datetime import timezone
 import json
 import re
 import time
@@ -177,9 +178,15 @@ def retry_after_from_headers(headers) -> float | None:
         try:
             return max(float(value), 0.0)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(parsed.timestamp() - time.time(), 0.0)
+            pass
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None  # unreadable: fall through to the other hints
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return max(parsed.timestamp() - time.time(), 0.0)
     waits = []
     # OpenAI-style durations: "1s", "6m0s", "20ms".
     for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
