@@ -154,11 +154,11 @@ class Forwarder:
             message = exc.message if isinstance(exc, StreamBroken) else (
                 "The upstream timed out mid-stream." if _is_timeout(exc)
                 else "The upstream connection broke mid-stream.")
-            yield _error_event(message)
+            yield _error_event(message, key)
         except Exception:  # a translation bug must not leave the client hanging
             outcome = "broken"
             log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
-            yield _error_event("The proxy could not translate the upstream stream.")
+            yield _error_event("The proxy could not translate the upstream stream.", key)
         finally:
             # A finished stream hands its connection back for reuse (no new TLS handshake
             # for the next request); any other end drops it at once, also when the client
@@ -222,7 +222,9 @@ def _is_timeout(exc: Exception) -> bool:
         "timed out" in str(exc)
 
 
-def _error_event(message: str) -> bytes:
-    payload = {"error": {"message": clean_message(message), "type": "upstream_error",
+def _error_event(message: str, key: Key) -> bytes:
+    """An OpenAI-style error event; the key's own secret is masked even in odd formats."""
+    payload = {"error": {"message": clean_message(message, (key.api_key,)),
+                         "type": "upstream_error",
                          "param": None, "code": "stream_broken"}}
     return b"data: " + json.dumps(payload).encode() + b"\n\n"

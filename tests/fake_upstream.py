@@ -65,6 +65,10 @@ class _Server(ThreadingHTTPServer):
     # which no real provider does.
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address):
+        # Clients (the proxy) hanging up mid-answer is part of what the tests do.
+        pass
+
 
 class FakeUpstream:
     """Base fake: override `key_of(call)` and `handle(call)`."""

@@ -391,3 +391,19 @@ def test_unreadable_retry_after_falls_back_to_the_default_cooldown(make_proxy,
     assert proxy.chat(HELLO).status_code == 200
     wait = status_of(proxy, 0)["cooldown_until"] - time.time()
     assert 7 < wait <= 9.5
+
+
+def test_mid_stream_error_event_never_shows_the_key(make_proxy, openai_upstream):
+    """An upstream error event echoing the key in a format no pattern knows is masked."""
+    odd_key = "zz9-plural-z-alpha-0123456789"
+    openai_upstream.valid_keys.add(odd_key)
+    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": odd_key,
+                         "base_url": openai_upstream.base_url}])
+    first = json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 1,
+                        "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "a"},
+                                                        "finish_reason": None}]})
+    echo = json.dumps({"error": {"message": f"key {odd_key} was revoked", "type": "x"}})
+    openai_upstream.fail(odd_key, Stream([f"data: {first}\n\n", f"data: {echo}\n\n"]))
+    resp = proxy.chat(STREAM, stream=True)
+    body = resp.content.decode()
+    assert "was revoked" in body and odd_key not in body
