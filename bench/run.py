@@ -199,38 +199,43 @@ def machine() -> dict:
             "platform": platform.platform(), "load_average_at_start": load}
 
 
-def print_table(report: dict) -> None:
-    def ms(value):
-        return "-" if value is None else f"{value:.2f}"
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
+
+def print_table(report: dict) -> None:
     print(f"\nload generator: {report['tool']}; {report['machine']['cpus']} CPUs; "
           f"load average at start {' '.join(report['machine']['load_average_at_start'])}")
-    print("\nnon-streamed        direct                       proxy                        "
-          "added")
-    print("concurrency   req/s    p50 ms   p99 ms    req/s    p50 ms   p99 ms   p50 ms  "
-          "p99 ms  CPU us/req  errors")
-    for row in report["requests"]:
-        d, p = row["direct"], row["proxy"]
-        print(f"{row['concurrency']:>11} {d['rps']:>7.0f} {ms(d['p50_ms']):>9} "
-              f"{ms(d['p99_ms']):>8} {p['rps']:>8.0f} {ms(p['p50_ms']):>9} "
-              f"{ms(p['p99_ms']):>8} {ms(row['added_p50_ms']):>8} {ms(row['added_p99_ms']):>7}"
-              f" {row['proxy_cpu_us_per_request'] or '-':>11} {d['errors'] + p['errors']:>7}")
-    f = report["first_chunk"]
-    print(f"\nfirst streamed chunk ({f['proxy']['streams']} streams of {f['chunks']} chunks "
-          f"{f['interval_s'] * 1000:g} ms apart, {f['rate_per_s']:g} started/s)")
-    print(f"  direct p50 {ms(f['direct']['p50_ms'])} ms  p99 {ms(f['direct']['p99_ms'])} ms;"
-          f"  proxy p50 {ms(f['proxy']['p50_ms'])} ms  p99 {ms(f['proxy']['p99_ms'])} ms;"
-          f"  added p50 {ms(f['added_p50_ms'])} ms  p99 {ms(f['added_p99_ms'])} ms;"
-          f"  failed {f['direct']['streams'] - f['direct']['ok']}"
-          f"+{f['proxy']['streams'] - f['proxy']['ok']}")
-    print("\nconcurrent streams through the proxy (all opened at once; "
-          f"{report['hold_interval_s']:g} s between chunks)")
-    print("  streams  ok  failed  all live at once  seconds  peak RSS worker / +master MB")
-    for row in report["hold"]:
-        print(f"  {row['streams']:>7} {row['ok']:>4} {row['failed']:>6} "
-              f"{str(row['all_live_at_once']):>17} {row['open_seconds']:>8.1f}  "
-              f"{row['peak_worker_rss_mb']:>6.1f} / {row['peak_total_rss_mb']:.1f}"
-              + (f"  {row['errors']}" if row["errors"] else ""))
+    if report.get("requests"):
+        print("\nnon-streamed        direct                       proxy                      "
+              "  added")
+        print("concurrency   req/s    p50 ms   p99 ms    req/s    p50 ms   p99 ms   p50 ms  "
+              "p99 ms  CPU us/req  errors")
+        for row in report["requests"]:
+            d, p = row["direct"], row["proxy"]
+            print(f"{row['concurrency']:>11} {d['rps']:>7.0f} {_ms(d['p50_ms']):>9} "
+                  f"{_ms(d['p99_ms']):>8} {p['rps']:>8.0f} {_ms(p['p50_ms']):>9} "
+                  f"{_ms(p['p99_ms']):>8} {_ms(row['added_p50_ms']):>8} "
+                  f"{_ms(row['added_p99_ms']):>7} {row['proxy_cpu_us_per_request'] or '-':>11} "
+                  f"{d['errors'] + p['errors']:>7}")
+    f = report.get("first_chunk")
+    if f:
+        print(f"\nfirst streamed chunk ({f['proxy']['streams']} streams of {f['chunks']} "
+              f"chunks {f['interval_s'] * 1000:g} ms apart, {f['rate_per_s']:g} started/s)")
+        print(f"  direct p50 {_ms(f['direct']['p50_ms'])} ms  p99 {_ms(f['direct']['p99_ms'])} ms;"
+              f"  proxy p50 {_ms(f['proxy']['p50_ms'])} ms  p99 {_ms(f['proxy']['p99_ms'])} ms;"
+              f"  added p50 {_ms(f['added_p50_ms'])} ms  p99 {_ms(f['added_p99_ms'])} ms;"
+              f"  failed {f['direct']['streams'] - f['direct']['ok']}"
+              f"+{f['proxy']['streams'] - f['proxy']['ok']}")
+    if report.get("hold"):
+        print("\nconcurrent streams through the proxy (all opened at once; "
+              f"{report['hold_interval_s']:g} s between chunks)")
+        print("  streams  ok  failed  all live at once  seconds  peak RSS worker / +master MB")
+        for row in report["hold"]:
+            print(f"  {row['streams']:>7} {row['ok']:>4} {row['failed']:>6} "
+                  f"{str(row['all_live_at_once']):>17} {row['open_seconds']:>8.1f}  "
+                  f"{row['peak_worker_rss_mb']:>6.1f} / {row['peak_total_rss_mb']:.1f}"
+                  + (f"  {row['errors']}" if row["errors"] else ""))
     print(f"\nidle worker RSS {report['idle_worker_rss_mb']} MB; results in {report['out']}")
 
 
@@ -252,6 +257,9 @@ def parse_args(argv=None):
                         default=[100, 500, 1000])
     parser.add_argument("--hold-interval", type=float, default=0.5,
                         help="seconds between the chunks of the held streams")
+    parser.add_argument("--only", type=lambda s: s.split(","),
+                        default=["requests", "first_chunk", "hold"],
+                        help="stages to run, comma-separated: requests,first_chunk,hold")
     parser.add_argument("--out", default=os.path.join(HERE, "results.json"))
     parser.add_argument("gunicorn_args", nargs="*",
                         help="extra gunicorn flags after --, e.g. -- --threads 256")
@@ -282,9 +290,12 @@ def main(argv=None) -> dict:
                                         args.gunicorn_args)
         worker = children(proxy.pid)[0]
         report["idle_worker_rss_mb"] = round(rss_mb(worker), 1)
-        report["requests"] = bench_requests(args, upstream_port, proxy_port, worker)
-        report["first_chunk"] = bench_first_chunk(args, upstream_port, proxy_port)
-        report["hold"] = bench_hold(args, proxy_port, proxy.pid, worker)
+        if "requests" in args.only:
+            report["requests"] = bench_requests(args, upstream_port, proxy_port, worker)
+        if "first_chunk" in args.only:
+            report["first_chunk"] = bench_first_chunk(args, upstream_port, proxy_port)
+        if "hold" in args.only:
+            report["hold"] = bench_hold(args, proxy_port, proxy.pid, worker)
     finally:
         if proxy is not None:
             proxy.send_signal(signal.SIGTERM)

@@ -17,6 +17,8 @@ from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, Str
 # compatible servers are left alone: some reject fields they do not know.
 STREAM_USAGE_PROVIDERS = {"openai", "deepseek", "grok"}
 
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+
 # xAI (and some compatibles) answer a bad key with 400 instead of 401.
 _BAD_KEY = re.compile(r"(incorrect|invalid|wrong|no such)[^.]{0,40}api[ _-]?key|"
                       r"api[ _-]?key[^.]{0,40}(invalid|incorrect|not valid)", re.I)
@@ -54,7 +56,9 @@ class OpenAIAdapter(Adapter):
                 return
             if data.startswith(b'{"error"') or event.event == "error":
                 raise StreamBroken(_stream_error_message(data))
-            if b'"usage"' in data:
+            # With include_usage every chunk carries "usage": null; only the one with
+            # numbers is worth decoding (the others pass through as bytes).
+            if b'"usage"' in data and not _NULL_USAGE.search(data):
                 chunk = _json_or_none(data)
                 usage = chunk.get("usage") if isinstance(chunk, dict) else None
                 if isinstance(usage, dict):

