@@ -1,0 +1,90 @@
+"""The proxy under real gunicorn with gunicorn.conf.py: the worker class and its responses."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import good_key
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_proxy(openai_upstream, tmp_path):
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "ADMIN_TOKEN": "admin-token-0123456789",
+           "LLM_KEYS": json.dumps([{"provider": "openai", "model": "gpt-4o",
+                                    "api_key": good_key(0),
+                                    "base_url": openai_upstream.base_url}])}
+    log = open(tmp_path / "gunicorn.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-c",
+                             "gunicorn.conf.py", "--no-control-socket"],
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
+    yield url, port, tmp_path / "gunicorn.log"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    log.close()
+
+
+def test_runs_the_keep_alive_thread_worker(gunicorn_proxy):
+    _, _, log = gunicorn_proxy
+    assert "Using worker: llm_proxy.gunicorn_worker.KeepAliveThreadWorker" in log.read_text()
+
+
+def test_back_to_back_requests_on_one_connection(gunicorn_proxy, openai_upstream):
+    url, _, _ = gunicorn_proxy
+    with requests.Session() as http:
+        for i in range(20):
+            if i % 2:
+                resp = http.post(url + "/v1/chat/completions", json={**HI, "stream": True})
+                assert resp.text.startswith("data: {") and resp.text.endswith("data: [DONE]\n\n")
+            else:
+                resp = http.post(url + "/v1/chat/completions", json=HI)
+                assert resp.json()["choices"][0]["message"]["content"] == "Hello from the fake."
+            assert resp.status_code == 200
+    assert len(openai_upstream.calls) == 20
+
+
+def test_head_and_static_files_keep_their_framing(gunicorn_proxy):
+    url, _, _ = gunicorn_proxy
+    with requests.Session() as http:
+        head = http.head(url + "/static/index.html")
+        page = http.get(url + "/static/index.html")
+        again = http.get(url + "/healthz")
+    assert head.status_code == page.status_code == 200 and head.content == b""
+    assert int(page.headers["Content-Length"]) == len(page.content) > 0
+    assert b"<html" in page.content.lower()
+    assert again.json()["status"] == "ok"
+
+
+def test_an_error_answer_arrives_whole(gunicorn_proxy):
+    url, _, _ = gunicorn_proxy
+    resp = requests.post(url + "/v1/chat/completions", json={**HI, "model": "nope"})
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "model_not_found"
