@@ -165,18 +165,24 @@ def summarize_streams(results) -> dict:
             "p50_ms": loadgen.percentile(firsts, 50), "p99_ms": loadgen.percentile(firsts, 99)}
 
 
-def bench_first_chunk(args, upstream_port, proxy_port) -> dict:
+def bench_first_chunk(args, upstream_port, proxy_port) -> list[dict]:
+    """Time to the first event, direct and proxied, at each rate of new streams."""
+    rows = []
     expected = expected_text(args.chunks)
-    loadgen.paced_streams(proxy_port, min(5, args.ttfc_streams), args.ttfc_rate, expected,
+    loadgen.paced_streams(proxy_port, min(5, args.ttfc_streams), args.ttfc_rate[0], expected,
                           args.chunks)  # warm-up
-    direct = summarize_streams(loadgen.paced_streams(
-        upstream_port, args.ttfc_streams, args.ttfc_rate, expected, args.chunks))
-    proxied = summarize_streams(loadgen.paced_streams(
-        proxy_port, args.ttfc_streams, args.ttfc_rate, expected, args.chunks))
-    return {"rate_per_s": args.ttfc_rate, "chunks": args.chunks, "interval_s": args.interval,
-            "direct": direct, "proxy": proxied,
-            "added_p50_ms": diff(proxied["p50_ms"], direct["p50_ms"]),
-            "added_p99_ms": diff(proxied["p99_ms"], direct["p99_ms"])}
+    for rate in args.ttfc_rate:
+        direct = summarize_streams(loadgen.paced_streams(
+            upstream_port, args.ttfc_streams, rate, expected, args.chunks))
+        proxied = summarize_streams(loadgen.paced_streams(
+            proxy_port, args.ttfc_streams, rate, expected, args.chunks))
+        rows.append({"rate_per_s": rate, "chunks": args.chunks, "interval_s": args.interval,
+                     # Streams open at once on average: each lasts (chunks-1) intervals.
+                     "overlapping": round(rate * (args.chunks - 1) * args.interval, 1),
+                     "direct": direct, "proxy": proxied,
+                     "added_p50_ms": diff(proxied["p50_ms"], direct["p50_ms"]),
+                     "added_p99_ms": diff(proxied["p99_ms"], direct["p99_ms"])})
+    return rows
 
 
 def bench_hold(args, proxy_port, master, worker) -> list[dict]:
@@ -218,10 +224,10 @@ def print_table(report: dict) -> None:
                   f"{_ms(p['p99_ms']):>8} {_ms(row['added_p50_ms']):>8} "
                   f"{_ms(row['added_p99_ms']):>7} {row['proxy_cpu_us_per_request'] or '-':>11} "
                   f"{d['errors'] + p['errors']:>7}")
-    f = report.get("first_chunk")
-    if f:
+    for f in report.get("first_chunk", []):
         print(f"\nfirst streamed chunk ({f['proxy']['streams']} streams of {f['chunks']} "
-              f"chunks {f['interval_s'] * 1000:g} ms apart, {f['rate_per_s']:g} started/s)")
+              f"chunks {f['interval_s'] * 1000:g} ms apart, {f['rate_per_s']:g} started/s, "
+              f"~{f['overlapping']:g} open at once)")
         print(f"  direct p50 {_ms(f['direct']['p50_ms'])} ms  p99 {_ms(f['direct']['p99_ms'])} ms;"
               f"  proxy p50 {_ms(f['proxy']['p50_ms'])} ms  p99 {_ms(f['proxy']['p99_ms'])} ms;"
               f"  added p50 {_ms(f['added_p50_ms'])} ms  p99 {_ms(f['added_p99_ms'])} ms;"
@@ -252,7 +258,8 @@ def parse_args(argv=None):
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--ttfc-streams", type=int, default=200)
-    parser.add_argument("--ttfc-rate", type=float, default=20.0)
+    parser.add_argument("--ttfc-rate", type=lambda s: [float(x) for x in s.split(",")],
+                        default=[5.0, 20.0], help="new streams per second, comma-separated")
     parser.add_argument("--hold", type=lambda s: [int(x) for x in s.split(",")],
                         default=[100, 500, 1000])
     parser.add_argument("--hold-interval", type=float, default=0.5,
@@ -267,7 +274,7 @@ def parse_args(argv=None):
     if args.smoke:
         args.seconds, args.warmup, args.concurrency = 1.0, 0.3, [1, 4]
         args.chunks, args.interval = 5, 0.01
-        args.ttfc_streams, args.ttfc_rate, args.hold, args.hold_interval = 5, 20.0, [10], 0.2
+        args.ttfc_streams, args.ttfc_rate, args.hold, args.hold_interval = 5, [20.0], [10], 0.2
     if args.tool == "auto":
         args.tool = "wrk" if loadgen.have_wrk() else "python"
     return args

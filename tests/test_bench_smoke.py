@@ -29,7 +29,7 @@ def test_bench_smoke_runs_every_stage_without_a_failure(tmp_path, tool):
             assert row[side]["requests"] > 0 and row[side]["errors"] == 0
             assert row[side]["p50_ms"] is not None
         assert row["proxy_cpu_us_per_request"] > 0
-    first = report["first_chunk"]
+    [first] = report["first_chunk"]
     for side in ("direct", "proxy"):
         assert first[side]["ok"] == first[side]["streams"] == 5, first[side]["errors"]
     [hold] = report["hold"]
