@@ -579,6 +579,30 @@ def test_keyboard_alone_adds_and_deletes_a_key(make_proxy, openai_upstream, web)
     expect(page.get_by_label("Keys to add")).to_be_visible()
 
 
+def test_a_late_close_event_does_not_answer_the_reopened_delete_dialog(make_proxy, openai_upstream, web):
+    # The dialog's "close" event is dispatched from a queued task. A quick Escape then Enter
+    # (or Cancel then another Delete) reopens the dialog before the first closing's event
+    # arrives; that event must not be taken as the answer to the new question.
+    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream)])
+    kept, gone = (k["id"] for k in api_keys(proxy))
+    page = web.page()
+    sign_in(page, proxy)
+    row(page, kept).get_by_role("button", name="Delete").click()
+    expect(page.locator("#delete-cancel")).to_be_focused()
+    page.evaluate("""([kept, gone]) => {
+        document.getElementById("delete-cancel").click();
+        document.querySelector(`tbody.key[data-key-id="${gone}"] button.btn-danger-quiet`).click();
+        if (!document.getElementById("delete-dialog").open) throw new Error("not reopened");
+    }""", [kept, gone])
+    expect(page.locator("#delete-cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#delete-confirm")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row(page, gone)).to_have_count(0)
+    expect(row(page, kept)).to_have_count(1)
+    assert [k["id"] for k in api_keys(proxy)] == [kept]
+
+
 def test_phone_width_add_a_key(make_proxy, openai_upstream, web):
     proxy = make_proxy([entry(0, openai_upstream)])
     page = web.page(viewport=PHONE)

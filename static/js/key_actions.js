@@ -74,6 +74,10 @@ function confirmDelete(row) {
 }
 
 async function onDialogClose() {
+  // "close" comes from a queued task: after a quick Escape then Enter it can arrive once the
+  // dialog is open again for the next question, which it does not answer. That opening's own
+  // close event follows, and finds the answer in returnValue.
+  if ($("delete-dialog").open) return;
   const row = pendingDelete;
   pendingDelete = null;
   if (!row) return;
