@@ -162,14 +162,21 @@ class StreamResult:
     chunks: int = 0
 
 
-async def one_stream(port: int, expected: str, chunks: int,
-                     model: str = MODEL) -> StreamResult:
-    """Send a streamed chat request; time its first event; check every chunk arrived."""
+async def one_stream(port: int, expected: str, chunks: int, model: str = MODEL,
+                     idle: list | None = None) -> StreamResult:
+    """Send a streamed chat request; time its first event; check every chunk arrived.
+
+    With `idle` (a list shared by the calls), connections are kept alive and reused,
+    as the OpenAI SDKs do; without it each stream has a connection of its own.
+    """
     payload = request_bytes("127.0.0.1", port, {**BODY, "model": model, "stream": True})
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-    except OSError as exc:
-        return StreamResult(False, error=f"connect: {exc}")
+    if idle:
+        reader, writer = idle.pop()
+    else:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        except OSError as exc:
+            return StreamResult(False, error=f"connect: {exc}")
     result = StreamResult(False)
     try:
         sent = time.perf_counter()
@@ -210,21 +217,28 @@ async def one_stream(port: int, expected: str, chunks: int,
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
-        writer.close()
+        if idle is not None and result.ok:
+            idle.append((reader, writer))
+        else:
+            writer.close()
     return result
 
 
 async def _paced_streams(port: int, count: int, rate: float, expected: str, chunks: int):
+    idle: list = []
     tasks = []
     for i in range(count):
-        tasks.append(asyncio.ensure_future(one_stream(port, expected, chunks)))
+        tasks.append(asyncio.ensure_future(one_stream(port, expected, chunks, idle=idle)))
         await asyncio.sleep(1 / rate)
-    return await asyncio.gather(*tasks)
+    results = await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
+    return results
 
 
 def paced_streams(port: int, count: int, rate: float, expected: str,
                   chunks: int) -> list[StreamResult]:
-    """`count` streams started `rate` per second (overlapping, as real traffic does)."""
+    """`count` streams started `rate` per second on kept-alive connections (they overlap)."""
     return asyncio.run(_paced_streams(port, count, rate, expected, chunks))
 
 

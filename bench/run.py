@@ -257,7 +257,7 @@ def parse_args(argv=None):
                         default=[1, 16, 64])
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.05)
-    parser.add_argument("--ttfc-streams", type=int, default=200)
+    parser.add_argument("--ttfc-streams", type=int, default=100)
     parser.add_argument("--ttfc-rate", type=lambda s: [float(x) for x in s.split(",")],
                         default=[5.0, 20.0], help="new streams per second, comma-separated")
     parser.add_argument("--hold", type=lambda s: [int(x) for x in s.split(",")],

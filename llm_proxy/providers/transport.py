@@ -43,40 +43,19 @@ class UpstreamResponse:
         return self._content
 
     def close(self) -> None:
-        """Give the connection back for reuse if the body ends at once, else drop it."""
+        """Drop the connection, unless the body was read to its end (then it is reused)."""
         raw = self.raw
-        if not raw.closed and not _drain(raw):
+        if not raw.closed:
             raw.close()
         raw.release_conn()
-
-
-# A stream is closed once its last event is read, before the few bytes that end the HTTP
-# body (the chunked terminator); reading them keeps the connection, and so its TLS
-# session, for the next request. A stream that is still going (the client left early)
-# does not end within these limits and is dropped instead.
-DRAIN_SECONDS = 0.1
-DRAIN_BYTES = 65536
-
-
-def _drain(raw) -> bool:
-    """Read what is left of `raw` if it ends quickly; True when it did."""
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is None:
-        return False
-    try:
-        sock.settimeout(DRAIN_SECONDS)
-        raw.read(DRAIN_BYTES)
-    except TRANSPORT_ERRORS:
-        return False
-    return raw.closed
 
 
 class _OneWrite:
     """Connection mixin: a request's head and body leave in one write, not two.
 
     urllib3 writes them separately, and each write wakes the upstream's reader: measured
-    0.3 ms per request against a local upstream. (http.client itself joins them, for the
-    same reason.) Requests without a body are left as they are.
+    0.3 ms per request against a local upstream. Requests without a body are left as
+    they are.
     """
 
     _held = b""
