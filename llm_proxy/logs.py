@@ -29,6 +29,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class TextFormatter(logging.Formatter):
+    """`time level logger: message`, the time's text made once per second, not per line."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt=None) -> str:
+        second = int(record.created)
+        cached, text = self._second
+        if cached != second:
+            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"
+
+
 # Fields whose values are numbers or flags in JSON; ids stay strings even when all digits.
 NUMBER_FIELDS = {"status", "attempts", "latency_ms", "retry_after", "seconds"}
 FLAG_FIELDS = {"stream"}
@@ -61,7 +77,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     logger.addHandler(handler)
     logger.propagate = False
