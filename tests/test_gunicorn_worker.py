@@ -24,32 +24,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn_proxy(openai_upstream, tmp_path):
+def start_gunicorn(upstream, log_path, *args, env=None):
+    """gunicorn wsgi:app -c gunicorn.conf.py on a free port → (process, url, port)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "ADMIN_TOKEN": "admin-token-0123456789",
            "LLM_KEYS": json.dumps([{"provider": "openai", "model": "gpt-4o",
-                                    "api_key": good_key(0),
-                                    "base_url": openai_upstream.base_url}])}
-    log = open(tmp_path / "gunicorn.log", "wb")
+                                    "api_key": good_key(0), "base_url": upstream.base_url}]),
+           **(env or {})}
+    log = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-c",
-                             "gunicorn.conf.py", "--no-control-socket"],
+                             "gunicorn.conf.py", "--no-control-socket", *args],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+                return proc, url, port
         except requests.ConnectionError:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
-    yield url, port, tmp_path / "gunicorn.log"
+    proc.kill()
+    pytest.fail("gunicorn did not start: " + open(log_path).read())
+
+
+def stop(proc) -> None:
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)
-    log.close()
+
+
+@pytest.fixture
+def gunicorn_proxy(openai_upstream, tmp_path):
+    proc, url, port = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log")
+    yield url, port, tmp_path / "gunicorn.log"
+    stop(proc)
 
 
 def test_runs_the_keep_alive_thread_worker(gunicorn_proxy):
@@ -88,3 +96,24 @@ def test_an_error_answer_arrives_whole(gunicorn_proxy):
     resp = requests.post(url + "/v1/chat/completions", json={**HI, "model": "nope"})
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "model_not_found"
+
+
+def test_access_log_has_the_path_but_no_query_string_or_header(openai_upstream, tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    proc, url, _ = start_gunicorn(openai_upstream, log_path, "--access-logfile", "-",
+                                  env={"PROXY_TOKENS": "client-secret-token-123456"})
+    try:
+        resp = requests.post(url + "/v1/chat/completions?api_key=sk-in-query-0123456789",
+                             json=HI, headers={"Authorization":
+                                               "Bearer client-secret-token-123456",
+                                               "Referer": "http://x/?token=sk-referer-012345",
+                                               "User-Agent": "agent-sk-ua-0123456789"})
+        assert resp.status_code == 200
+    finally:
+        stop(proc)
+    text = log_path.read_text()
+    [line] = [l for l in text.splitlines() if '"POST /v1/chat/completions HTTP/1.1" 200' in l]
+    assert line.startswith("127.0.0.1 ")
+    for secret in ("sk-in-query", "api_key", "client-secret-token", "sk-referer", "sk-ua",
+                   good_key(0)):
+        assert secret not in text
