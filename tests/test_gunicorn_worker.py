@@ -27,7 +27,8 @@ def free_port() -> int:
 def start_gunicorn(upstream, log_path, *args, env=None):
     """gunicorn wsgi:app -c gunicorn.conf.py on a free port → (process, url, port)."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "ADMIN_TOKEN": "admin-token-0123456789",
+    env = {**{k: v for k, v in os.environ.items() if k != "WORKER_CPU_AFFINITY"},
+           "PORT": str(port), "ADMIN_TOKEN": "admin-token-0123456789",
            "LLM_KEYS": json.dumps([{"provider": "openai", "model": "gpt-4o",
                                     "api_key": good_key(0), "base_url": upstream.base_url}]),
            **(env or {})}
@@ -117,3 +118,34 @@ def test_access_log_has_the_path_but_no_query_string_or_header(openai_upstream, 
     for secret in ("sk-in-query", "api_key", "client-secret-token", "sk-referer", "sk-ua",
                    good_key(0)):
         assert secret not in text
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and at least two CPUs")
+@pytest.mark.parametrize("setting, cores", [(None, "all"), ("on", 1)])
+def test_worker_cpu_affinity_is_opt_in(openai_upstream, tmp_path, setting, cores):
+    env = {"WORKER_CPU_AFFINITY": setting} if setting else {}
+    proc, url, _ = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log", env=env)
+    try:
+        [worker] = worker_pids(proc.pid)
+        allowed = os.sched_getaffinity(worker)
+        assert requests.post(url + "/v1/chat/completions", json=HI).status_code == 200
+    finally:
+        stop(proc)
+    if cores == "all":
+        assert allowed == os.sched_getaffinity(0)
+    else:
+        assert len(allowed) == 1
