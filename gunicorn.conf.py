@@ -30,15 +30,16 @@ workers = 1
 
 # gthread, except that a thread serves a connection's back-to-back keep-alive requests
 # itself instead of bouncing each one through gthread's event loop (see the module):
-# measured +25 % requests/s at concurrency 16 and −0.2 ms per request at concurrency 1.
+# measured +5 to +28 % requests/s at concurrency 16 and −0.2 ms per request at
+# concurrency 1.
 # Stock gthread (`-k gthread`) behaves the same, only slower.
 worker_class = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
 
 # Each open stream holds a thread for its whole length, so the thread count is the number
 # of streams served at once; beyond it, new requests wait for a free thread. Threads are
 # started on demand and an idle one costs almost nothing: 1,000 concurrent streams were
-# held at ~85 MB for the worker. More threads do not speed up non-streamed traffic,
-# which one process's CPU bounds (~1,300 requests/s here).
+# held at 102 MB for the worker (36 MB idle). More threads do not speed up non-streamed
+# traffic, which one process's CPU bounds (900-1,350 requests/s here).
 threads = int(_env.get("GUNICORN_THREADS", "1024"))
 # Open connections, streaming or kept alive between requests; above `threads` so that
 # idle keep-alive connections never crowd out requests.
