@@ -1,53 +1,28 @@
-"""HTTP to the upstreams: urllib3 connection pools per thread, requests where a proxy is set.
+"""HTTP to the upstreams: one requests.Session per thread, lean on the hot path.
 
-`requests.Session.request` spends about three times the CPU of the HTTP exchange itself
-on per-call setup (merging settings, environment proxies, a netrc lookup, hooks, cookie
-jars), and this proxy runs every request in one process. So the common case, an upstream
-reached without an HTTP proxy, goes straight to a urllib3 connection pool; an upstream
-behind HTTP(S)_PROXY keeps requests' full proxy handling. Pools are per thread, as the
-requests maintainers advise for Sessions: a thread's upstream connections live and die
-with it.
+The requests maintainers advise a Session per thread, so each worker thread keeps its
+own, with its own kept-alive upstream connections. `Session.request` spends most of its
+CPU on per-call setup this proxy does not need (environment proxies and a netrc lookup
+on every call, cookie merging, settings merging): the environment is read once per
+upstream origin instead, requests are prepared directly and given to `Session.send`.
 """
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import os
 import threading
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
 from ..errors import UpstreamTimeout, UpstreamUnreachable
 
-# What a broken or refused upstream exchange raises on either path.
+# What a broken or refused upstream exchange raises.
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
                     http.client.HTTPException, OSError)
-
-
-class UpstreamResponse:
-    """An upstream answer: status, headers (case-insensitive), body on demand, raw stream."""
-
-    __slots__ = ("raw", "status_code", "headers", "_content")
-
-    def __init__(self, raw: urllib3.BaseHTTPResponse):
-        self.raw = raw
-        self.status_code = raw.status
-        self.headers = raw.headers
-        self._content: bytes | None = None
-
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            self._content = self.raw.read()
-        return self._content
-
-    def close(self) -> None:
-        """Drop the connection, unless the body was read to its end (then it is reused)."""
-        raw = self.raw
-        if not raw.closed:
-            raw.close()
-        raw.release_conn()
 
 
 class _OneWrite:
@@ -104,52 +79,50 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
-class Transport:
-    """This thread's pools, one per upstream origin."""
+class _OneWriteAdapter(HTTPAdapter):
+    """requests' transport adapter over connection pools that send head and body together."""
 
-    def __init__(self):
-        self.manager = urllib3.PoolManager(num_pools=32, maxsize=4, ca_certs=_ca_bundle())
-        self.manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-        self.pools: dict[str, urllib3.HTTPConnectionPool] = {}
-        self.session: requests.Session | None = None
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Upstream cookies are never kept: one key's cookies must not ride along with another's."""
+
+    def set_ok(self, cookie, request):
+        return False
 
 
 _local = threading.local()
-_proxied: dict[str, bool] = {}
-_timeouts: dict[tuple, urllib3.Timeout] = {}
+_proxies: dict[str, dict] = {}
 
 
-def session() -> Transport:
-    """This thread's transport, made on first use."""
-    transport = getattr(_local, "transport", None)
-    if transport is None:
-        transport = _local.transport = Transport()
-    return transport
+def session() -> requests.Session:
+    """This thread's Session, made on first use."""
+    sess = getattr(_local, "session", None)
+    if sess is None:
+        sess = _local.session = requests.Session()
+        sess.trust_env = False  # read once per origin in _proxies_for, not per call
+        sess.verify = _ca_bundle()
+        sess.cookies.set_policy(_NoCookies())
+        adapter = _OneWriteAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
+        sess.mount("http://", adapter)
+        sess.mount("https://", adapter)
+    return sess
 
 
 def send(method: str, url: str, body: bytes | None, headers: dict, *,
-         timeout: tuple[float, float]):
+         timeout: tuple[float, float]) -> requests.Response:
     """Send one request; the answer's body is left unread. Raises ProxyErrors only."""
-    scheme, _, host, path = url.split("/", 3)
-    origin = f"{scheme}//{host}"
-    transport = session()
     try:
-        if _behind_proxy(origin):
-            if transport.session is None:
-                transport.session = requests.Session()
-            return transport.session.request(method, url, data=body, headers=headers,
-                                             stream=True, timeout=timeout,
-                                             allow_redirects=False)
-        pool = transport.pools.get(origin)
-        if pool is None:
-            pool = transport.pools[origin] = transport.manager.connection_from_url(origin)
-        raw = pool.urlopen(method, "/" + path, body=body, headers=headers,
-                           timeout=_timeout(timeout), retries=False, redirect=False,
-                           assert_same_host=False, preload_content=False)
-        return UpstreamResponse(raw)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=method, url=url, headers=headers, data=body)
+        return session().send(prepared, stream=True, timeout=timeout, allow_redirects=False,
+                              proxies=_proxies_for(url))
     except TRANSPORT_ERRORS as exc:
         raise _translate(exc, "The upstream provider could not be reached") from None
-    except ValueError as exc:  # a URL urllib3 cannot use
+    except ValueError as exc:  # a URL that cannot be used
         raise UpstreamUnreachable("The upstream provider could not be reached "
                                   f"({type(exc).__name__}).") from None
 
@@ -187,23 +160,17 @@ def reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _behind_proxy(origin: str) -> bool:
-    """Whether the environment routes `origin` through a proxy (read once per origin)."""
-    proxied = _proxied.get(origin)
-    if proxied is None:
-        scheme = origin.split(":", 1)[0].lower()
-        proxied = _proxied[origin] = bool(get_environ_proxies(origin).get(scheme))
-    return proxied
-
-
-def _timeout(timeout: tuple[float, float]) -> urllib3.Timeout:
-    value = _timeouts.get(timeout)
-    if value is None:
-        value = _timeouts[timeout] = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-    return value
+def _proxies_for(url: str) -> dict:
+    """HTTP(S)_PROXY / NO_PROXY for the URL's origin, read from the environment once."""
+    scheme, _, host = url.split("/", 3)[:3]
+    origin = f"{scheme}//{host}"
+    proxies = _proxies.get(origin)
+    if proxies is None:
+        proxies = _proxies[origin] = get_environ_proxies(origin)
+    return proxies
 
 
 def _ca_bundle() -> str:
-    """requests' choice of CA bundle, so both paths trust the same authorities."""
+    """The CA bundle requests would pick with trust_env on."""
     return (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             or DEFAULT_CA_BUNDLE_PATH)
