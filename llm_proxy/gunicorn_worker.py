@@ -23,8 +23,6 @@ from gunicorn.workers.gthread import ThreadWorker
 # Long enough for a client that sends its next request as soon as it has read the
 # answer; short enough that an idle thread is back in the pool almost at once.
 LINGER_SECONDS = 0.005
-# New connections taken per readiness of the listening socket.
-ACCEPT_BATCH = 64
 
 
 class KeepAliveThreadWorker(ThreadWorker):
@@ -55,16 +53,6 @@ class KeepAliveThreadWorker(ThreadWorker):
         finally:
             with self._busy_lock:
                 self._busy -= 1
-
-    def accept(self, listener):
-        # Stock gthread takes one new connection per turn of its event loop; a burst of a
-        # thousand streams would wait for a thousand turns, each competing for the
-        # interpreter lock with the streams already running.
-        for _ in range(ACCEPT_BATCH):
-            before = self.nr_conns
-            super().accept(listener)
-            if self.nr_conns == before or self.nr_conns >= self.worker_connections:
-                return
 
     def _may_linger(self) -> bool:
         return self._busy * 4 < self.cfg.threads * 3
