@@ -38,7 +38,7 @@ worker_class = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
 # Each open stream holds a thread for its whole length, so the thread count is the number
 # of streams served at once; beyond it, new requests wait for a free thread. Threads are
 # started on demand and an idle one costs almost nothing: 1,000 concurrent streams were
-# held at 102 MB for the worker (36 MB idle). More threads do not speed up non-streamed
+# held at 102-113 MB for the worker (36 MB idle). More threads do not speed up non-streamed
 # traffic, which one process's CPU bounds (900-1,350 requests/s here).
 threads = int(_env.get("GUNICORN_THREADS", "1024"))
 # Open connections, streaming or kept alive between requests; above `threads` so that
