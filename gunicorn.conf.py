@@ -28,12 +28,13 @@ bind = f"0.0.0.0:{_env.get('PORT', '7788').strip() or '7788'}"
 # /metrics would describe whichever worker answered the scrape.
 workers = 1
 
-# gthread, except that a thread serves a connection's back-to-back keep-alive requests
-# itself instead of bouncing each one through gthread's event loop (see the module):
-# measured +5 to +28 % requests/s at concurrency 16 and −0.2 ms per request at
-# concurrency 1.
-# Stock gthread (`-k gthread`) behaves the same, only slower.
-worker_class = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
+# Stock gthread: the worker the design names, with nothing of gunicorn's patched.
+# `-k llm_proxy.gunicorn_worker.KeepAliveThreadWorker` is a measured option: a gthread
+# whose thread serves a connection's back-to-back keep-alive requests itself and sends a
+# response's head with its first body piece (1,009 against 920 requests/s at concurrency
+# 16, +0.54 against +0.76 ms at concurrency 1, same streams and memory; bench/README.md).
+# It leans on gunicorn internals, hence opt-in.
+worker_class = "gthread"
 
 # Each open stream holds a thread for its whole length, so the thread count is the number
 # of streams served at once; beyond it, new requests wait for a free thread. Threads are

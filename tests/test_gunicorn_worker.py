@@ -1,4 +1,5 @@
-"""The proxy under real gunicorn with gunicorn.conf.py: the worker class and its responses."""
+"""The proxy under real gunicorn with gunicorn.conf.py: the default worker, and the opt-in
+KeepAliveThreadWorker and its responses."""
 from __future__ import annotations
 
 import json
@@ -54,16 +55,28 @@ def stop(proc) -> None:
     proc.wait(30)
 
 
+WORKER = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
+
+
 @pytest.fixture
 def gunicorn_proxy(openai_upstream, tmp_path):
-    proc, url, port = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log")
+    proc, url, port = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log", "-k", WORKER)
     yield url, port, tmp_path / "gunicorn.log"
     stop(proc)
 
 
-def test_runs_the_keep_alive_thread_worker(gunicorn_proxy):
+def test_default_configuration_runs_stock_gthread(openai_upstream, tmp_path):
+    proc, url, _ = start_gunicorn(openai_upstream, tmp_path / "default.log")
+    try:
+        assert requests.post(url + "/v1/chat/completions", json=HI).status_code == 200
+    finally:
+        stop(proc)
+    assert "Using worker: gthread" in (tmp_path / "default.log").read_text()
+
+
+def test_runs_the_keep_alive_thread_worker_when_asked(gunicorn_proxy):
     _, _, log = gunicorn_proxy
-    assert "Using worker: llm_proxy.gunicorn_worker.KeepAliveThreadWorker" in log.read_text()
+    assert f"Using worker: {WORKER}" in log.read_text()
 
 
 def test_back_to_back_requests_on_one_connection(gunicorn_proxy, openai_upstream):

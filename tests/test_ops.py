@@ -36,6 +36,23 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def settled_scrape(proxy, responses: int) -> dict:
+    """A scrape taken once `responses` chat answers are counted and none is in flight.
+
+    A stream's client has all its bytes a moment before the server closes the response
+    and counts it; a scrape in between would see the stream still running.
+    """
+    deadline = time.monotonic() + 5
+    while True:
+        samples = scrape(proxy)
+        counted = sum(v for (name, _), v in samples.items()
+                      if name == "llm_proxy_responses_total")
+        done = counted >= responses and not value(samples, "llm_proxy_requests_in_flight")
+        if done or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.02)
+
+
 def test_healthz_answers_without_token_or_upstream_call(make_proxy, openai_upstream):
     proxy = make_proxy([entry(good_key(0), openai_upstream), entry(good_key(1), openai_upstream)],
                        PROXY_TOKENS="client-token-123456")
@@ -70,7 +87,9 @@ def test_metrics_move_by_the_traffic_sent(make_proxy, openai_upstream):
     assert proxy.chat({**HI, "model": "nope"}, token=token).status_code == 404
     assert proxy.chat(HI).status_code == 401
     assert proxy.chat({**HI, "messages": "hi"}, token=token).status_code == 400
-    after = scrape(proxy)
+    counted_before = sum(v for (name, _), v in before.items()
+                         if name == "llm_proxy_responses_total")
+    after = settled_scrape(proxy, counted_before + 8)
 
     def moved(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
