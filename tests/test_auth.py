@@ -3,22 +3,20 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from conftest import ADMIN_TOKEN, ProxyServer, good_key
+from gunicorn_process import REPO, Gunicorn
 from secret_audit import AUDIT
 
 from llm_proxy.auth import token_matches
 from llm_proxy.config import Config
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -148,62 +146,17 @@ def test_generated_token_is_accepted_over_http():
         server.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    """`gunicorn wsgi:app` as users start it, on 127.0.0.1:<free port>, output in a file."""
-
-    def __init__(self, tmp_path, env: dict, *args: str, first_bind: str | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        binds = ([first_bind] if first_bind else []) + [f"127.0.0.1:{self.port}"]
-        self.log_path = tmp_path / "gunicorn.log"
-        full_env = {**os.environ, "PYTHONPATH": REPO, **env}
-        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        # cwd is a scratch directory so a developer's .env cannot leak into the test;
-        # -c names the project's gunicorn.conf.py as a start from the project would find it.
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [gunicorn, "-c", os.path.join(REPO, "gunicorn.conf.py"),
-                 *(arg for bind in binds for arg in ("-b", bind)), "--access-logfile", "-",
-                 "--no-control-socket", *args, "wsgi:app"],
-                cwd=tmp_path, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError("gunicorn did not start:\n" + self.output())
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.output()
+def gunicorn_as_users_start(tmp_path, env: dict, *args: str, first_bind=None) -> Gunicorn:
+    """gunicorn with gunicorn.conf.py and an access log, run from a scratch directory."""
+    return Gunicorn(tmp_path / "gunicorn.log", args=args, env=env, cwd=tmp_path,
+                    first_bind=first_bind, access_log=True)
 
 
 def test_gunicorn_logs_one_generated_token_shared_by_all_workers(tmp_path, openai_upstream):
     secret = good_key(0)
     keys = ('[{"provider": "openai", "model": "gpt-4o", "api_key": "%s", "base_url": "%s"}]'
             % (secret, openai_upstream.base_url))
-    server = Gunicorn(tmp_path, {"LLM_KEYS": keys}, "--workers", "2")
+    server = gunicorn_as_users_start(tmp_path, {"LLM_KEYS": keys}, "--workers", "2")
     try:
         link = re.compile(rf"http://127\.0\.0\.1:{server.port}/static/index\.html"
                           r"#token=([A-Za-z0-9_-]+)")
@@ -246,7 +199,7 @@ def test_gunicorn_logs_one_generated_token_shared_by_all_workers(tmp_path, opena
 
 def test_gunicorn_with_admin_token_set_logs_no_token(tmp_path):
     token = "operator-chosen-token-0123456789"
-    server = Gunicorn(tmp_path, {"ADMIN_TOKEN": token})
+    server = gunicorn_as_users_start(tmp_path, {"ADMIN_TOKEN": token})
     try:
         resp = requests.get(server.url + "/api/keys", timeout=10,
                             headers={"Authorization": f"Bearer {token}"})
@@ -265,7 +218,7 @@ def test_generated_token_link_brackets_an_ipv6_host(tmp_path):
             port6 = sock.getsockname()[1]
     except OSError:
         pytest.skip("no IPv6 loopback here")
-    server = Gunicorn(tmp_path, {}, first_bind=f"[::1]:{port6}")
+    server = gunicorn_as_users_start(tmp_path, {}, first_bind=f"[::1]:{port6}")
     output = server.stop()
     assert re.search(rf"http://\[::1\]:{port6}/static/index\.html#token=[A-Za-z0-9_-]{{43,}}",
                      output), output

@@ -1,91 +1,19 @@
 """The real `gunicorn wsgi:app`, started from the repository root as a user would."""
 import json
-import os
-import socket
 import subprocess
-import sys
-import tempfile
 import time
 
 import pytest
 import requests
-from conftest import _CLEARED, good_key
+from conftest import good_key
+from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
 from test_streaming import RawStream, SilentOpenAI, TimedOpenAI, wait_for
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO = [{"role": "user", "content": "hi"}]
 SECRET = "sk-proj-SECRET-do-not-print-0123456789"
-
-
-def gunicorn_command() -> list:
-    script = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    return [script] if os.path.exists(script) else [sys.executable, "-m", "gunicorn"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_environment(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in _CLEARED and not k.startswith("GUNICORN")}
-    env.update(NO_PROXY="127.0.0.1,localhost", GUNICORN_THREADS="16", PROXY_TOKENS="",
-               ADMIN_TOKEN="admin-gunicorn-test-0123456789", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
-
-
-class Gunicorn:
-    """`gunicorn wsgi:app` in a subprocess, on a free port of 127.0.0.1."""
-
-    def __init__(self, entries, *, bind_flag=True, **env):
-        self.port = free_port()
-        args = gunicorn_command() + ["wsgi:app"]
-        if bind_flag:
-            args += ["-b", f"127.0.0.1:{self.port}"]
-        else:
-            env["PORT"] = str(self.port)
-        env["LLM_KEYS"] = json.dumps(entries)
-        # A file, not a pipe: a pipe nobody reads would block the server once full.
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(args, cwd=REPO, env=clean_environment(**env),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.base = self.url + "/v1"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError("gunicorn did not start: " + self.output())
-
-    def openai(self, **kwargs):
-        import openai
-        return openai.OpenAI(base_url=self.base, api_key=kwargs.pop("api_key", "unused"),
-                             max_retries=0, timeout=30, **kwargs)
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        output = self.output()
-        self.log.close()
-        return output
-
-    def output(self) -> str:
-        if self.log.closed:
-            return ""
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+# A configured ADMIN_TOKEN, so no generated one is logged; PROXY_TOKENS as a test sets it.
+SETTINGS = {"GUNICORN_THREADS": "16", "PROXY_TOKENS": "",
+            "ADMIN_TOKEN": "admin-gunicorn-test-0123456789"}
 
 
 @pytest.fixture
@@ -97,11 +25,12 @@ def timed():
 
 
 @pytest.fixture
-def gunicorn_server():
+def gunicorn_server(tmp_path):
     servers = []
 
-    def start(entries, **kwargs):
-        server = Gunicorn(entries, **kwargs)
+    def start(entries, bind_flag=True, **env):
+        server = Gunicorn(tmp_path / f"gunicorn-{len(servers)}.log", entries,
+                          bind_flag=bind_flag, env={**SETTINGS, **env})
         servers.append(server)
         return server
 
@@ -228,7 +157,7 @@ def test_bad_input_under_gunicorn(gunicorn_server, timed):
 def test_bad_llm_keys_stop_gunicorn_at_once(llm_keys, expected):
     started = time.monotonic()
     proc = subprocess.run(gunicorn_command() + ["wsgi:app", "-b", f"127.0.0.1:{free_port()}"],
-                          cwd=REPO, env=clean_environment(LLM_KEYS=llm_keys),
+                          cwd=REPO, env=clean_environment(**SETTINGS, LLM_KEYS=llm_keys),
                           capture_output=True, timeout=30)
     elapsed = time.monotonic() - started
     assert proc.returncode != 0

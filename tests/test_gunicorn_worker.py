@@ -2,57 +2,23 @@
 KeepAliveThreadWorker and its responses."""
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 
 from conftest import good_key
+from gunicorn_process import Gunicorn
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(upstream, log_path, *args, env=None):
-    """gunicorn wsgi:app -c gunicorn.conf.py on a free port → (process, url, port)."""
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if k != "WORKER_CPU_AFFINITY"},
-           "PORT": str(port), "ADMIN_TOKEN": "admin-token-0123456789",
-           "LLM_KEYS": json.dumps([{"provider": "openai", "model": "gpt-4o",
-                                    "api_key": good_key(0), "base_url": upstream.base_url}]),
-           **(env or {})}
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-c",
-                             "gunicorn.conf.py", "--no-control-socket", *args],
-                            cwd=ROOT, env=env, stdout=log, stderr=log)
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url, port
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail("gunicorn did not start: " + open(log_path).read())
-
-
-def stop(proc) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+def start_proxy(upstream, log_path, *args: str, env=None) -> Gunicorn:
+    """gunicorn wsgi:app with gunicorn.conf.py, one key of `upstream`, the port in PORT."""
+    entries = [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
+                "base_url": upstream.base_url}]
+    return Gunicorn(log_path, entries, args=args, bind_flag=False,
+                    env={"ADMIN_TOKEN": "admin-token-0123456789", **(env or {})})
 
 
 WORKER = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
@@ -60,17 +26,18 @@ WORKER = "llm_proxy.gunicorn_worker.KeepAliveThreadWorker"
 
 @pytest.fixture
 def gunicorn_proxy(openai_upstream, tmp_path):
-    proc, url, port = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log", "-k", WORKER)
-    yield url, port, tmp_path / "gunicorn.log"
-    stop(proc)
+    server = start_proxy(openai_upstream, tmp_path / "gunicorn.log", "-k", WORKER)
+    yield server.url, server.port, tmp_path / "gunicorn.log"
+    server.stop()
 
 
 def test_default_configuration_runs_stock_gthread(openai_upstream, tmp_path):
-    proc, url, _ = start_gunicorn(openai_upstream, tmp_path / "default.log")
+    server = start_proxy(openai_upstream, tmp_path / "default.log")
+    url = server.url
     try:
         assert requests.post(url + "/v1/chat/completions", json=HI).status_code == 200
     finally:
-        stop(proc)
+        server.stop()
     assert "Using worker: gthread" in (tmp_path / "default.log").read_text()
 
 
@@ -114,8 +81,9 @@ def test_an_error_answer_arrives_whole(gunicorn_proxy):
 
 def test_access_log_has_the_path_but_no_query_string_or_header(openai_upstream, tmp_path):
     log_path = tmp_path / "gunicorn.log"
-    proc, url, _ = start_gunicorn(openai_upstream, log_path, "--access-logfile", "-",
-                                  env={"PROXY_TOKENS": "client-secret-token-123456"})
+    server = start_proxy(openai_upstream, log_path, "--access-logfile", "-",
+                         env={"PROXY_TOKENS": "client-secret-token-123456"})
+    url = server.url
     try:
         resp = requests.post(url + "/v1/chat/completions?api_key=sk-in-query-0123456789",
                              json=HI, headers={"Authorization":
@@ -124,7 +92,7 @@ def test_access_log_has_the_path_but_no_query_string_or_header(openai_upstream, 
                                                "User-Agent": "agent-sk-ua-0123456789"})
         assert resp.status_code == 200
     finally:
-        stop(proc)
+        server.stop()
     text = log_path.read_text()
     [line] = [l for l in text.splitlines() if '"POST /v1/chat/completions HTTP/1.1" 200' in l]
     assert line.startswith("127.0.0.1 ")
@@ -151,13 +119,14 @@ def worker_pids(master: int) -> list[int]:
 @pytest.mark.parametrize("setting, cores", [(None, "all"), ("on", 1)])
 def test_worker_cpu_affinity_is_opt_in(openai_upstream, tmp_path, setting, cores):
     env = {"WORKER_CPU_AFFINITY": setting} if setting else {}
-    proc, url, _ = start_gunicorn(openai_upstream, tmp_path / "gunicorn.log", env=env)
+    server = start_proxy(openai_upstream, tmp_path / "gunicorn.log", env=env)
+    url = server.url
     try:
-        [worker] = worker_pids(proc.pid)
+        [worker] = worker_pids(server.proc.pid)
         allowed = os.sched_getaffinity(worker)
         assert requests.post(url + "/v1/chat/completions", json=HI).status_code == 200
     finally:
-        stop(proc)
+        server.stop()
     if cores == "all":
         assert allowed == os.sched_getaffinity(0)
     else:
