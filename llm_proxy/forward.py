@@ -145,8 +145,12 @@ class Forwarder:
             yield b"data: " + first + b"\n\n"
             for payload in chunks:
                 yield b"data: " + payload + b"\n\n"
-            yield b"data: [DONE]\n\n"
+            # Counted before [DONE] goes out: a client that reads the statistics right
+            # after its stream ended finds this stream in them.
             outcome = "ok"
+            self.pool.record_success(key, state.usage)
+            self._log_request(chat, key, 200, attempt, started, outcome)
+            yield b"data: [DONE]\n\n"
         except ClientGone:
             pass  # the outcome stays client_closed
         except (StreamBroken, *READ_ERRORS) as exc:
@@ -171,7 +175,7 @@ class Forwarder:
                 self.pool.record_failure(key, STREAM, message="stream broke mid-way")
                 self.pool.add_usage(key, state.usage)
                 self._log_request(chat, key, 502, attempt, started, outcome)
-            else:
+            elif outcome == "client_closed":
                 self.pool.record_success(key, state.usage)
                 self._log_request(chat, key, 200, attempt, started, outcome)
 
