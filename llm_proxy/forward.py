@@ -6,12 +6,10 @@ reaches the client; a stream that breaks later ends with an OpenAI-style error e
 """
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import time
 
-import urllib3
 from flask import Response
 
 from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
@@ -20,12 +18,11 @@ from .key_pool import Key, KeyPool
 from .metrics import NullMetrics
 from .providers import adapter_for
 from .providers.base import ChatRequest, StreamBroken, StreamState, clean_message
+from .providers.transport import TRANSPORT_ERRORS, is_timeout, release
 from .sse import iter_events, iter_raw
 
 log = logging.getLogger(__name__)
 
-# Reading a body that breaks: urllib3 and http.client raise these, sockets OSError.
-READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -128,9 +125,9 @@ class Forwarder:
         except StreamBroken as exc:
             resp.close()
             raise UpstreamError(exc.message, status=exc.status, failure="server_error") from None
-        except READ_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             resp.close()
-            if _is_timeout(exc):
+            if is_timeout(exc):
                 raise UpstreamTimeout() from None
             raise UpstreamUnreachable("The upstream stream broke before any data.") from None
         self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
@@ -153,10 +150,10 @@ class Forwarder:
             yield b"data: [DONE]\n\n"
         except ClientGone:
             pass  # the outcome stays client_closed
-        except (StreamBroken, *READ_ERRORS) as exc:
+        except (StreamBroken, *TRANSPORT_ERRORS) as exc:
             outcome = "broken"
             message = exc.message if isinstance(exc, StreamBroken) else (
-                "The upstream timed out mid-stream." if _is_timeout(exc)
+                "The upstream timed out mid-stream." if is_timeout(exc)
                 else "The upstream connection broke mid-stream.")
             yield _error_event(message, key)
         except Exception:  # a translation bug must not leave the client hanging
@@ -168,7 +165,7 @@ class Forwarder:
             # for the next request); any other end drops it at once, also when the client
             # went away (the server closes this generator on a failed write).
             if outcome == "ok":
-                release_connection(resp)
+                release(resp)
             else:
                 resp.close()
             if outcome == "broken":
@@ -198,32 +195,6 @@ class Forwarder:
                      key.id if key else "-", status, attempts, seconds * 1000,
                      "true" if chat.stream else "false",
                      f" outcome={outcome}" if outcome else "")
-
-
-# How long a finished stream may take to send the rest of its body (after [DONE] or
-# message_stop) before its connection is dropped instead of reused.
-DRAIN_TIMEOUT = 2.0
-
-
-def release_connection(resp) -> None:
-    """Read what is left of a finished upstream body and return the connection to the pool."""
-    raw = resp.raw
-    try:
-        sock = getattr(raw.connection, "sock", None)
-        if sock is not None:
-            sock.settimeout(DRAIN_TIMEOUT)
-        raw.drain_conn()
-        if raw.isclosed():
-            raw.release_conn()
-            return
-    except Exception:  # noqa: BLE001 - any doubt about the connection: drop it
-        pass
-    resp.close()
-
-
-def _is_timeout(exc: Exception) -> bool:
-    return isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) or \
-        "timed out" in str(exc)
 
 
 def _error_event(message: str, key: Key) -> bytes:

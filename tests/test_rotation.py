@@ -188,7 +188,7 @@ def test_pool_rebuild_resumes_after_the_key_served_last():
 # client connection, so each request there runs in a thread of its own) -----------------------
 
 def test_one_requests_session_per_thread():
-    from llm_proxy.providers.base import session
+    from llm_proxy.providers.transport import session
     mine = session()
     assert session() is mine
     theirs = []

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import good_key
 from llm_proxy.errors import UpstreamUnreachable
-from llm_proxy.forward import release_connection
 from llm_proxy.providers import transport
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
@@ -49,7 +48,7 @@ def test_a_finished_stream_leaves_its_connection_for_the_next_request(openai_ups
         resp = transport.send("POST", url, body, headers(good_key(0)), timeout=(5, 30))
         assert resp.status_code == 200
         assert b"Hello" in read_stream_to_done(resp)
-        release_connection(resp)
+        transport.release(resp)
     plain = transport.send("POST", url, json.dumps(HI).encode(), headers(good_key(0)),
                            timeout=(5, 30))
     assert json.loads(transport.read_body(plain))["object"] == "chat.completion"

@@ -110,9 +110,6 @@ class Adapter:
         return transport.read_body(resp)
 
 
-session = transport.session
-
-
 def classify_status(status: int) -> str:
     if status == 429:
         return RATE_LIMITED

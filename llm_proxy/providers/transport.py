@@ -135,6 +135,27 @@ def read_body(resp) -> bytes:
         raise _translate(exc, "The upstream connection broke while answering") from None
 
 
+# How long a finished stream may take to send the rest of its body (after [DONE] or
+# message_stop) before its connection is dropped instead of reused.
+DRAIN_TIMEOUT = 2.0
+
+
+def release(resp) -> None:
+    """Read what is left of a finished body and return the connection to the pool."""
+    raw = resp.raw
+    try:
+        sock = getattr(raw.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(DRAIN_TIMEOUT)
+        raw.drain_conn()
+        if raw.isclosed():
+            raw.release_conn()
+            return
+    except Exception:  # noqa: BLE001 - any doubt about the connection: drop it
+        pass
+    resp.close()
+
+
 def is_timeout(exc: BaseException) -> bool:
     if isinstance(exc, urllib3.exceptions.NewConnectionError):
         return False  # urllib3 files a refused connection under ConnectTimeoutError
