@@ -6,8 +6,9 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from .auth import require_token
-from .errors import InvalidRequest, ModelNotFound, PayloadTooLarge
+from .errors import InvalidRequest, ModelNotFound
 from .providers.base import ChatRequest
+from .request_body import read_body
 
 bp = Blueprint("chat", __name__)
 
@@ -49,33 +50,13 @@ def get_model(model: str):
     raise ModelNotFound(f"The model '{model}' does not exist in this proxy.", param="model")
 
 
-def read_body(limit: int) -> bytes:
-    """The request body, or PayloadTooLarge once it passes `limit` bytes.
-
-    Werkzeug checks a Content-Length against the limit, but cuts a chunked body at the
-    limit without an error, which would turn a too-large body into "invalid JSON".
-    """
-    environ = request.environ
-    if request.content_length is not None or "wsgi.input_terminated" not in environ:
-        return request.get_data(cache=False)
-    stream, parts, size = environ["wsgi.input"], [], 0
-    while True:
-        data = stream.read(65536)
-        if not data:
-            return b"".join(parts)
-        size += len(data)
-        if size > limit:
-            raise PayloadTooLarge()
-        parts.append(data)
-
-
 def parse_chat_request() -> ChatRequest:
     """The request body as a validated ChatRequest, or InvalidRequest naming the problem."""
     mimetype = request.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise InvalidRequest(f"Content-Type must be application/json, got '{mimetype}'.",
                              code="invalid_content_type")
-    raw = read_body(current_app.config["PROXY"].max_body_bytes)
+    raw = read_body()
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):

@@ -17,6 +17,7 @@ from .config import ENTRY_FIELDS, EntryError, validate_entry
 from .errors import InvalidRequest, NotFound
 from .key_pool import KeyPool
 from .providers import ALIASES, DEFAULT_BASE_URLS
+from .request_body import read_body
 from .upstream_probe import probe_key
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ def list_providers():
 
 
 def _json_body(empty_ok: bool = False):
-    raw = request.get_data(cache=False)
+    raw = read_body()
     if empty_ok and not raw.strip():
         return None
     try:

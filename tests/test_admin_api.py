@@ -617,3 +617,17 @@ def test_changes_while_100_requests_run(make_proxy):
     # The key added mid-run served requests right away.
     assert any(r[4] == "D" and r[0] > changes["add D"] for r in results)
     assert all(r[4] == "D" for r in results if r[0] > changes["delete C"])
+
+
+def test_chunked_admin_body_over_the_limit_is_413(make_proxy, openai_upstream):
+    """Regression: a chunked body over MAX_BODY_BYTES was cut and answered "invalid JSON"."""
+    proxy = make_proxy([entry(openai_upstream, 0)], MAX_BODY_BYTES=4096)
+    payload = json.dumps([{"provider": "openai", "model": f"m{i}",
+                           "api_key": f"sk-bulk-{i:04d}-0123456789abcdef"}
+                          for i in range(100)]).encode()
+    resp = proxy.http.post(proxy.url + "/api/keys", data=iter([payload[:3000], payload[3000:]]),
+                           headers={"Authorization": f"Bearer {proxy.admin_token}",
+                                    "Content-Type": "application/json"})
+    err = assert_error(resp, 413)
+    assert err["code"] == "payload_too_large"
+    assert len(proxy.pool.keys()) == 1
