@@ -1,13 +1,12 @@
 """Checking a key against its provider with the cheapest call that proves it works."""
 from __future__ import annotations
 
-import json
 import logging
 
 from .errors import AUTH, BAD_REQUEST, ProxyError, UpstreamError
 from .key_pool import Key, KeyPool
 from .providers import adapter_for
-from .providers.base import clean_message
+from .providers.base import _json_or_none, clean_message
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +57,10 @@ def _call(key: Key, config) -> ProxyError | None:
         resp.close()
     if resp.status_code >= 400:
         return adapter.parse_error(resp.status_code, content, resp.headers)
-    if resp.status_code >= 300 or not _is_json_object(content):
+    if resp.status_code >= 300 or not isinstance(_json_or_none(content), dict):
         # A redirect or an HTML page: base_url points somewhere that is not the API.
         return UpstreamError(f"The upstream answered HTTP {resp.status_code} without a "
                              "models listing; check base_url.", status=502,
                              code="unexpected_response", failure=BAD_REQUEST)
     return None
 
-
-def _is_json_object(content: bytes) -> bool:
-    try:
-        return isinstance(json.loads(content), dict)
-    except (ValueError, RecursionError):
-        return False
