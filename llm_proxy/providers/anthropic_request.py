@@ -10,6 +10,7 @@ import numbers
 
 from ..errors import InvalidRequest
 from .anthropic_messages import to_anthropic
+from .tool_choice import read_tool_choice
 
 # Anthropic requires max_tokens; OpenAI's default is "as much as the model allows". The
 # largest value every model of a family accepts (models overview: Claude 3 Haiku and Opus
@@ -131,16 +132,10 @@ def tool_choice(choice) -> dict:
     """OpenAI tool_choice as Anthropic's: auto → auto, required → any, a function → tool."""
     if choice is None:
         return {}
-    named = {"auto": "auto", "none": "none", "required": "any"}
-    if isinstance(choice, str) and choice in named:
-        return {"type": named[choice]}
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        function = choice.get("function")
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            return {"type": "tool", "name": function["name"]}
-    raise InvalidRequest("'tool_choice' must be 'auto', 'none', 'required' or "
-                         "{\"type\": \"function\", \"function\": {\"name\": ...}}.",
-                         param="tool_choice", code="invalid_value")
+    mode, name = read_tool_choice(choice)
+    if name is not None:
+        return {"type": "tool", "name": name}
+    return {"type": {"auto": "auto", "none": "none", "required": "any"}[mode]}
 
 
 def _output_format(response_format) -> dict | None:

@@ -8,6 +8,7 @@ answer is refused instead.
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from .tool_choice import read_tool_choice
 
 # OpenAI name → (Gemini generationConfig name, whether the value must be an integer).
 RENAMES = {
@@ -137,20 +138,14 @@ def tool_config(tool_choice, declared: list) -> dict | None:
     """OpenAI tool_choice as Gemini's toolConfig.functionCallingConfig."""
     if tool_choice is None:
         return None
-    if isinstance(tool_choice, str) and tool_choice in _MODES:
+    mode, name = read_tool_choice(tool_choice)
+    if name is None:
         if not declared:
-            if tool_choice == "required":
+            if mode == "required":
                 raise InvalidRequest("tool_choice 'required' needs 'tools'.",
                                      param="tool_choice", code="invalid_value")
             return None
-        return {"functionCallingConfig": {"mode": _MODES[tool_choice]}}
-    function = tool_choice.get("function") if isinstance(tool_choice, dict) else None
-    name = function.get("name") if isinstance(function, dict) else None
-    if not isinstance(tool_choice, dict) or tool_choice.get("type") != "function" or \
-            not isinstance(name, str):
-        raise InvalidRequest("'tool_choice' must be auto, none, required or "
-                             '{"type": "function", "function": {"name": ...}}.',
-                             param="tool_choice", code="invalid_value")
+        return {"functionCallingConfig": {"mode": _MODES[mode]}}
     if name not in {d["name"] for d in declared}:
         raise InvalidRequest(f"tool_choice names the function '{name}', which is not among "
                              "'tools'.", param="tool_choice", code="invalid_value")
