@@ -93,14 +93,7 @@ class Key:
                 "api_key": self.masked, "base_url": self.base_url,
                 "enabled": self.enabled, "status": self.status(now),
                 "cooldown_until": self.cooldown_until if self.cooldown_until > now else None,
-                "source": self.source, "stats": self._public_stats()}
-
-    def _public_stats(self) -> dict:
-        stats = self.stats.as_dict()
-        # Providers echo keys in their error messages; the admin view must not.
-        if stats["last_error"] and self.api_key in stats["last_error"]:
-            stats["last_error"] = stats["last_error"].replace(self.api_key, self.masked)
-        return stats
+                "source": self.source, "stats": self.stats.as_dict()}
 
 
 class _Ring:
@@ -191,7 +184,10 @@ class KeyPool:
             if count:
                 key.stats.failures += 1
                 key.stats.failures_by_kind[kind] = key.stats.failures_by_kind.get(kind, 0) + 1
-            key.stats.last_error = message[:300] if message else kind
+            # Providers echo keys in their error messages: masked before it is kept, so
+            # no later view of the statistics can show it.
+            key.stats.last_error = (message.replace(key.api_key, key.masked)[:300]
+                                    if message else kind)
             if kind == AUTH:
                 key.invalid = True
             elif kind == RATE_LIMITED:
