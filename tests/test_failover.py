@@ -100,7 +100,7 @@ def test_all_keys_limited_answers_429_without_calling_upstream(make_proxy, opena
     assert calls == 2
     started = time.perf_counter()
     again = proxy.chat(HELLO)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0
     assert again.status_code == 429
     assert len(openai_upstream.calls) == calls  # no upstream call at all
     body = again.json()["error"]
@@ -182,11 +182,11 @@ def test_failover_on_each_retryable_failure(make_proxy, openai_upstream, proxy_l
 
 def test_slow_upstream_times_out_and_fails_over(make_proxy, openai_upstream):
     proxy = make_proxy(entries(openai_upstream, 2), UPSTREAM_TIMEOUT=0.3)
-    openai_upstream.fail(good_key(0), Reply(200, {"never": "read"}, delay=2))
+    openai_upstream.fail(good_key(0), Reply(200, {"never": "read"}, delay=5))
     started = time.perf_counter()
     resp = proxy.chat(HELLO)
     assert resp.status_code == 200
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 3  # well before the slow answer (5 s)
     assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"timeout": 1}
 
 

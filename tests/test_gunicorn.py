@@ -108,7 +108,7 @@ def test_client_leaving_a_silent_stream_under_gunicorn(gunicorn_server):
         stream.close()
         left = time.monotonic()
         assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
-        assert fake.hung_up_at - left < 0.5
+        assert fake.hung_up_at - left < 2  # the upstream stays silent for 10 s
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     finally:
         fake.close()

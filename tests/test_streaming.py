@@ -196,7 +196,7 @@ def test_client_leaving_mid_stream_closes_the_upstream(make_proxy, openai_upstre
     left = time.monotonic()
     closed = wait_for(lambda: openai_upstream.closed_early == 1, 2.0)
     assert closed is not None, "the upstream stream kept going"
-    assert closed - left < 0.5
+    assert closed - left < 1.5  # the upstream had 9 s of stream left
     assert wait_for(lambda: openai_upstream.open_streams == 0, 1.0)
     assert wait_for(lambda: any("outcome=client_closed" in line for line in proxy_logs), 1.0)
     assert len(openai_upstream.calls) == 1
@@ -234,7 +234,7 @@ def test_client_leaving_while_the_upstream_is_silent_closes_the_upstream(make_pr
         stream.close()
         left = time.monotonic()
         assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
-        assert fake.hung_up_at - left < 0.5
+        assert fake.hung_up_at - left < 2  # the upstream stays silent for 10 s
         assert wait_for(lambda: any("outcome=client_closed" in line and "status=200" in line
                                     for line in proxy_logs), 1.0), proxy_logs
         stats = proxy.pool.keys()[0].stats
@@ -255,7 +255,7 @@ def test_client_leaving_before_the_first_chunk_closes_the_upstream(make_proxy, p
         stream.close()
         left = time.monotonic()
         assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
-        assert fake.hung_up_at - left < 0.5
+        assert fake.hung_up_at - left < 2  # the upstream stays silent for 10 s
         # Nobody to answer: no failover to the next key, and no failure for this one.
         assert wait_for(lambda: any("status=499" in line and "outcome=client_closed" in line
                                     for line in proxy_logs), 1.0), proxy_logs

@@ -64,7 +64,7 @@ def test_closing_a_stream_midway_drops_its_connection_at_once(openai_upstream):
     assert b"data: " in resp.raw.read1(65536)
     started = time.monotonic()
     resp.close()
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.5  # reading the stream out would take 2.5 s
     deadline = time.monotonic() + 5
     while openai_upstream.closed_early == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
