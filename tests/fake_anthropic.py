@@ -196,6 +196,9 @@ def validate(body) -> None:
     _int(body["max_tokens"], "max_tokens", 1)
     _number(body, "temperature", 0, 1)
     _number(body, "top_p", 0, 1)
+    if "temperature" in body and "top_p" in body:  # every Claude model since Opus 4.1
+        raise Invalid("`temperature` and `top_p` cannot both be specified for this model. "
+                      "Please use only one.")
     if "top_k" in body:
         _int(body["top_k"], "top_k", 0)
     if "stream" in body and not isinstance(body["stream"], bool):
@@ -203,6 +206,8 @@ def validate(body) -> None:
     if "stop_sequences" in body and (not isinstance(body["stop_sequences"], list) or not all(
             isinstance(s, str) for s in body["stop_sequences"])):
         raise Invalid("stop_sequences: Input should be a valid list of strings")
+    if any(not s.strip() for s in body.get("stop_sequences", ())):
+        raise Invalid("stop_sequences: each stop sequence must contain non-whitespace")
     _metadata(body)
     _system(body)
     tools = _tools(body)

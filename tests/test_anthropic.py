@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 
@@ -72,6 +73,25 @@ def test_plain_chat_answers_in_openai_format(proxy, anthropic_upstream):
     assert "authorization" not in call.headers
     assert call.body == {"model": MODEL, "max_tokens": 8192, "messages": [
         {"role": "user", "content": [{"type": "text", "text": "Hello"}]}]}
+
+
+def test_system_only_conversation_is_sent_as_a_user_turn(proxy, anthropic_upstream):
+    # OpenAI answers it; Anthropic needs at least one message.
+    reply = proxy.openai().chat.completions.create(
+        model=MODEL, messages=[{"role": "system", "content": "Say hi."}])
+    assert reply.choices[0].message.content == "Hello from Claude."
+    body = anthropic_upstream.bodies[-1]
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text",
+                                                              "text": "Say hi."}]}]
+    assert "system" not in body
+
+
+def test_two_sampling_settings_get_the_models_own_answer(make_proxy, anthropic_upstream):
+    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
+    resp = proxy.chat({"model": MODEL, "messages": USER_HI, "temperature": 0.5, "top_p": 0.9})
+    assert resp.status_code == 400
+    assert "cannot both be specified" in resp.json()["error"]["message"]
+    assert len(anthropic_upstream.calls) == 1  # a request error: no other key tried
 
 
 def test_system_and_developer_messages_become_the_system_prompt(proxy, anthropic_upstream):
@@ -285,6 +305,22 @@ def test_streaming_tool_call(proxy, anthropic_upstream):
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+def test_streamed_tool_call_without_arguments_ends_with_an_empty_object(proxy,
+                                                                       anthropic_upstream):
+    # A tool without parameters: Anthropic streams only the documented empty first delta.
+    events = [e for e in stream_events([{"type": "tool_use", "id": "toolu_01", "name": "now",
+                                         "input": {}}], stop_reason="tool_use")
+              if b'"partial_json": "{}"' not in e]
+    assert any(b'"partial_json": ""' in e for e in events)
+    anthropic_upstream.fail(ant_key(0), Stream(events))
+    stream = proxy.openai().chat.completions.create(
+        model=MODEL, stream=True, tools=[{"type": "function", "function": {"name": "now"}}],
+        messages=[{"role": "user", "content": "What time is it?"}])
+    calls = [tc for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or ())]
+    assert calls[0].function.name == "now"
+    assert "".join(tc.function.arguments for tc in calls) == "{}"
+
+
 def test_stream_is_forwarded_as_it_arrives(proxy, anthropic_upstream):
     events = stream_events([{"type": "text", "text": "one two three four"}], pieces=4)
     anthropic_upstream.fail(ant_key(0), Stream(events, interval=0.3))
@@ -440,7 +476,12 @@ USER_HI = [{"role": "user", "content": "Hi"}]
 
 # (OpenAI parameters, fields expected in the Anthropic body; None = must be absent)
 PARAMETERS = [
-    ({"temperature": 0.2, "top_p": 0.9}, {"temperature": 0.2, "top_p": 0.9}),
+    ({"temperature": 0.2}, {"temperature": 0.2, "top_p": None}),
+    ({"top_p": 0.9}, {"top_p": 0.9, "temperature": None}),
+    # Claude refuses the two together; the one at Anthropic's default (1) changes nothing.
+    ({"temperature": 0.2, "top_p": 1}, {"temperature": 0.2, "top_p": None}),
+    ({"temperature": 1, "top_p": 0.9}, {"temperature": None, "top_p": 0.9}),
+    ({"user": "u" * 300}, {"metadata": {"user_id": hashlib.sha256(b"u" * 300).hexdigest()}}),
     ({"max_tokens": 300}, {"max_tokens": 300}),
     ({"max_completion_tokens": 200, "max_tokens": 300}, {"max_tokens": 200}),
     ({}, {"max_tokens": 8192}),
@@ -509,6 +550,10 @@ REFUSED = [
     ({"logprobs": True}, "logprobs"),
     ({"response_format": {"type": "json_object"}}, "response_format"),
     ({"modalities": ["text", "audio"]}, "modalities"),
+    ({"modalities": 1}, "modalities"),
+    ({"modalities": [True]}, "modalities"),
+    ({"stop": "\n"}, "stop"),
+    ({"stop": ["END", " \t"]}, "stop"),
     ({"functions": [{"name": "f", "parameters": {"type": "object"}}]}, "functions"),
     ({"stop": [1]}, "stop"),
     ({"user": 5}, "user"),
@@ -517,7 +562,7 @@ REFUSED = [
     ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {
         "type": "array"}}}]}, "tools[0].function.parameters"),
     ({"messages": [{"role": "function", "name": "f", "content": "x"}]}, "messages[0].role"),
-    ({"messages": [{"role": "system", "content": "only a system prompt"}]}, "messages"),
+    ({"messages": [{"role": "system", "content": ""}]}, "messages"),
     ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {
         "data": "AAAA", "format": "wav"}}]}]}, "messages[0].content[0]"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {

@@ -37,6 +37,9 @@ def to_anthropic(messages: list) -> tuple[list, list]:
             raise InvalidRequest(f"Invalid value for 'messages[{i}].role': '{role}' is not "
                                  "supported for this model.", param=f"messages[{i}].role",
                                  code="invalid_value")
+    if not turns and system:
+        # Anthropic needs at least one turn; OpenAI answers a system-only conversation.
+        turns, system = [{"role": "user", "content": system}], []
     if not turns:
         raise InvalidRequest("'messages' must contain at least one user or assistant message "
                              "with content.", param="messages")

@@ -6,6 +6,7 @@ those whose absence would change what the client gets back are refused with a 40
 """
 from __future__ import annotations
 
+import hashlib
 import numbers
 
 from ..errors import InvalidRequest
@@ -27,10 +28,7 @@ def build_body(body: dict, model: str, stream: bool) -> dict:
     out: dict = {"model": model, "max_tokens": max_tokens(body, model), "messages": messages}
     if system:
         out["system"] = system
-    for name in ("temperature", "top_p"):
-        value = body.get(name)
-        if value is not None:
-            out[name] = _unit_interval(value, name)
+    out.update(sampling(body))
     if body.get("top_k") is not None:  # Anthropic's own sampling knob, sent as extra_body
         out["top_k"] = _positive_int(body["top_k"], "top_k", minimum=0)
     stop = stop_sequences(body.get("stop"))
@@ -40,7 +38,7 @@ def build_body(body: dict, model: str, stream: bool) -> dict:
     if user is not None:
         if not isinstance(user, str):
             raise InvalidRequest("'user' must be a string.", param="user", code="invalid_type")
-        out["metadata"] = {"user_id": user}
+        out["metadata"] = {"user_id": user_id(user)}
     out.update(tools_fields(body))
     output_format = _output_format(body.get("response_format"))
     if output_format:
@@ -61,7 +59,12 @@ def _refuse_unsupported(body: dict) -> None:
     if body.get("logprobs") is True:
         raise InvalidRequest("This model does not return log probabilities; 'logprobs' is not "
                              "supported.", param="logprobs", code="unsupported_parameter")
-    if body.get("audio") is not None or "audio" in (body.get("modalities") or ()):
+    modalities = body.get("modalities")
+    if modalities is not None and (not isinstance(modalities, list)
+                                   or not all(isinstance(m, str) for m in modalities)):
+        raise InvalidRequest("'modalities' must be an array of strings.", param="modalities",
+                             code="invalid_type")
+    if body.get("audio") is not None or "audio" in (modalities or ()):
         raise InvalidRequest("This model does not produce audio.", param="modalities",
                              code="unsupported_parameter")
     for name in ("functions", "function_call"):
@@ -90,7 +93,48 @@ def stop_sequences(stop) -> list:
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
         raise InvalidRequest("'stop' must be a string or an array of strings.", param="stop",
                              code="invalid_type")
-    return [s for s in stop if s]
+    stop = [s for s in stop if s]
+    if any(not s.strip() for s in stop):
+        # Anthropic refuses them, and leaving one out would let the answer run past it.
+        raise InvalidRequest("This model does not accept stop sequences made only of "
+                             "whitespace (such as \"\\n\").", param="stop",
+                             code="unsupported_value")
+    return stop
+
+
+# Anthropic's documented defaults: sending either at this value changes nothing.
+_SAMPLING_DEFAULTS = {"temperature": 1, "top_p": 1}
+
+
+def sampling(body: dict) -> dict:
+    """`temperature` and `top_p` for Anthropic.
+
+    Current Claude models refuse the two together, and OpenAI clients often send both with
+    one left at its default (top_p 1); the one at Anthropic's default is then left out,
+    since it changes nothing. Two real settings go as they are, for the model to judge.
+    """
+    out = {name: _unit_interval(body[name], name) for name in ("temperature", "top_p")
+           if body.get(name) is not None}
+    if len(out) == 2:
+        for name, default in _SAMPLING_DEFAULTS.items():
+            if out[name] == default:
+                del out[name]
+                break
+    return out
+
+
+# Anthropic's limit on metadata.user_id.
+MAX_USER_ID_CHARS = 256
+
+
+def user_id(user: str) -> str:
+    """OpenAI's `user` as Anthropic's metadata.user_id: a longer one as its SHA-256.
+
+    Both are opaque ids for abuse tracking; a digest keeps one end user one id.
+    """
+    if len(user) <= MAX_USER_ID_CHARS:
+        return user
+    return hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def tools_fields(body: dict) -> dict:

@@ -42,6 +42,9 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
     out = ChunkWriter(model)
     usage: dict = {}
     tool_index: dict[int, int] = {}  # Anthropic content block index → OpenAI tool call index
+    # Tool blocks whose arguments have not streamed yet: a call without arguments still
+    # ends with "{}", as OpenAI sends it and as the non-streamed answer has it.
+    no_arguments_yet: dict = {}
     for event in events:
         payload = _object(_json_or_none(event.data))
         kind = payload.get("type") or event.event
@@ -53,13 +56,17 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
             state.usage = openai_usage(usage)
             yield out.delta({"role": "assistant", "content": ""})
         elif kind == "content_block_start":
-            chunk = _block_start(out, payload, tool_index)
+            chunk = _block_start(out, payload, tool_index, no_arguments_yet)
             if chunk:
                 yield chunk
         elif kind == "content_block_delta":
-            chunk = _block_delta(out, payload, tool_index)
+            chunk = _block_delta(out, payload, tool_index, no_arguments_yet)
             if chunk:
                 yield chunk
+        elif kind == "content_block_stop":
+            block = payload.get("index")
+            if block in no_arguments_yet:
+                yield _arguments(out, tool_index[block], no_arguments_yet.pop(block))
         elif kind == "message_delta":
             usage.update(_numbers(payload.get("usage")))
             state.usage = openai_usage(usage)
@@ -72,14 +79,16 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
             return
         elif kind == "error":
             raise _broken(payload)
-        # ping, content_block_stop and event types added later carry nothing to forward.
+        # ping and event types added later carry nothing to forward.
     raise StreamBroken("The upstream stream ended before the message was complete.")
 
 
-def _block_start(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
+def _block_start(out: ChunkWriter, payload: dict, tool_index: dict,
+                 no_arguments_yet: dict) -> bytes | None:
     block = _object(payload.get("content_block"))
     if block.get("type") == "tool_use":
         index = tool_index[payload.get("index")] = len(tool_index)
+        no_arguments_yet[payload.get("index")] = block.get("input")
         return out.delta({"tool_calls": [{
             "index": index, "id": block.get("id"), "type": "function",
             "function": {"name": block.get("name"), "arguments": ""}}]})
@@ -88,7 +97,8 @@ def _block_start(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | N
     return None  # thinking and server-tool blocks have no OpenAI counterpart
 
 
-def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | None:
+def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict,
+                 no_arguments_yet: dict) -> bytes | None:
     delta = _object(payload.get("delta"))
     kind = delta.get("type")
     if kind == "text_delta" and _filled(delta.get("text")):
@@ -96,9 +106,17 @@ def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict) -> bytes | N
     if kind == "input_json_delta" and _filled(delta.get("partial_json")):
         index = tool_index.get(payload.get("index"))
         if index is not None:
-            return out.delta({"tool_calls": [{
-                "index": index, "function": {"arguments": delta["partial_json"]}}]})
+            no_arguments_yet.pop(payload.get("index"), None)
+            return _arguments(out, index, delta["partial_json"])
     return None  # thinking, signature and citation deltas have no OpenAI counterpart
+
+
+def _arguments(out: ChunkWriter, index: int, arguments) -> bytes:
+    """A tool call's arguments chunk; a start block's own `input` object when none streamed."""
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments if isinstance(arguments, dict) else {},
+                               ensure_ascii=False)
+    return out.delta({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
 
 
 def _filled(value) -> bool:
