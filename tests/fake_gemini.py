@@ -300,6 +300,10 @@ class RequestChecker:
         return None
 
 
+# The stand-ins Google documents for calls that did not come from Gemini.
+DUMMY_SIGNATURES = {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
+
+
 def _is_base64(value: str) -> bool:
     try:
         base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
@@ -364,7 +368,7 @@ class FakeGemini(FakeUpstream):
                      and any("text" in p for p in c["parts"])), default=0)
         for content in contents[start:]:
             calls = [p for p in content["parts"] if "functionCall" in p]
-            if calls and calls[0].get("thoughtSignature") not in self.signatures:
+            if calls and calls[0].get("thoughtSignature") not in self.signatures | DUMMY_SIGNATURES:
                 return invalid("Function call is missing a thought_signature in functionCall "
                                "parts. This is required for tools to work correctly, and "
                                "missing thought_signature may lead to degraded model "

@@ -169,6 +169,24 @@ def test_tool_call_round_trip(proxy, gemini_upstream):
         "name": "get_weather", "response": {"temp_c": 21}}}]}
 
 
+def test_tool_calls_gemini_did_not_make_carry_the_documented_stand_in(proxy, gemini_upstream):
+    # Another provider's calls (a pool mixing providers), or a history the client wrote.
+    reply = proxy.openai().chat.completions.create(model=MODEL, tools=[WEATHER_TOOL], messages=[
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "toolu_01A", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+            {"id": "toolu_01B", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}]},
+        {"role": "tool", "tool_call_id": "toolu_01A", "content": "21"},
+        {"role": "tool", "tool_call_id": "toolu_01B", "content": "25"}])
+    assert reply.choices[0].finish_reason == "stop"
+    first, second = _sent(gemini_upstream)["contents"][1]["parts"]
+    # Signed like Gemini's own: the first call of the step only.
+    assert first["thoughtSignature"] == "skip_thought_signature_validator"
+    assert "thoughtSignature" not in second
+
+
 def test_parallel_tool_results_go_back_in_one_turn(proxy, gemini_upstream):
     client = proxy.openai()
     messages = [{"role": "user", "content": "Use all tools."}]

@@ -17,6 +17,9 @@ from .data_uri import parse_data_uri
 # (https://ai.google.dev/gemini-api/docs/thought-signatures). OpenAI clients keep nothing
 # but the tool call id, so the signature rides inside it.
 _SIGNATURE_MARK = "_sig_"
+# For calls Gemini did not make (another provider's, or written by the client), the same
+# page documents a stand-in that the validator accepts.
+FOREIGN_CALL_SIGNATURE = "skip_thought_signature_validator"
 
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
 
@@ -183,6 +186,10 @@ def _assistant_parts(message: dict, where: str, call_names: dict) -> list:
         if signature:
             part["thoughtSignature"] = signature
         parts.append(part)
+    calls = [part for part in parts if "functionCall" in part]
+    if calls and not any("thoughtSignature" in part for part in calls):
+        # Gemini signs the first call of a step; a step it did not make gets the stand-in.
+        calls[0]["thoughtSignature"] = FOREIGN_CALL_SIGNATURE
     return parts
 
 
