@@ -94,6 +94,25 @@ class PayloadTooLarge(ProxyError):
     message = "The request body is larger than the proxy accepts."
 
 
+# A provider's wait hint is followed up to a day: a broken header must not park a key for
+# years, nor break the Retry-After the proxy answers with.
+MAX_RETRY_AFTER = 86400.0
+
+
+def bounded_wait(seconds) -> float | None:
+    """`seconds` as a wait to act on, within [0, MAX_RETRY_AFTER]; None unless a finite number."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
+            or not math.isfinite(seconds):
+        return None
+    return min(max(float(seconds), 0.0), MAX_RETRY_AFTER)
+
+
+def retry_after_header(seconds) -> dict:
+    """{"Retry-After": whole seconds, at least 1} for a usable wait, else nothing."""
+    wait = bounded_wait(seconds)
+    return {} if wait is None else {"Retry-After": str(max(1, math.ceil(wait)))}
+
+
 class AllKeysCoolingDown(ProxyError):
     status = 429
     type = "rate_limit_error"
@@ -104,7 +123,7 @@ class AllKeysCoolingDown(ProxyError):
         self.retry_after = retry_after
 
     def headers(self) -> dict:
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        return retry_after_header(self.retry_after)
 
 
 class NoUsableKey(ProxyError):
@@ -140,9 +159,7 @@ class UpstreamError(ProxyError):
         self.retry_after = retry_after
 
     def headers(self) -> dict:
-        if self.status == 429 and self.retry_after:
-            return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
-        return {}
+        return retry_after_header(self.retry_after) if self.status == 429 else {}
 
 
 class UpstreamUnreachable(ProxyError):

@@ -50,6 +50,9 @@ class Forwarder:
             if previous is not None:
                 self._log_failover(chat, previous, key, last_error)
             tried.add(key.id)
+            # Read before the request is built from the key: an edit from here on makes
+            # this attempt's failure one about the key as it was.
+            generation = key.generation
             try:
                 if chat.stream:
                     response = self._stream(chat, key, started, attempt)
@@ -64,7 +67,8 @@ class Forwarder:
             except ProxyError as err:
                 failure = getattr(err, "failure", BAD_REQUEST)
                 self.pool.record_failure(key, failure, message=err.message,
-                                         retry_after=getattr(err, "retry_after", None))
+                                         retry_after=getattr(err, "retry_after", None),
+                                         generation=generation)
                 if failure == BAD_REQUEST:
                     self._log_request(chat, key, err.status, attempt, started)
                     raise
@@ -78,6 +82,11 @@ class Forwarder:
                 raise
             return response
         assert last_error is not None
+        if last_error.status == 429:
+            # The last key's own hint (or none) is not when the model can serve again.
+            wait = self.pool.soonest_recovery(chat.model)
+            if wait is not None:
+                last_error.retry_after = wait
         self._log_request(chat, key, last_error.status, len(tried), started)
         raise last_error
 

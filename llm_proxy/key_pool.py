@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .errors import (AUTH, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, AllKeysCoolingDown,
-                     Conflict, ModelNotFound, NoUsableKey, NotFound)
+                     Conflict, ModelNotFound, NoUsableKey, NotFound, bounded_wait)
 
 # 5xx, network and timeout failures cool a key briefly; repeated failures double it.
 ERROR_COOLDOWN_BASE = 1.0
@@ -69,6 +69,9 @@ class Key:
     invalid: bool = False
     cooldown_until: float = 0.0
     failure_streak: int = 0
+    # Bumped when the secret or URL changes: a failure of a request sent before that says
+    # nothing about the key as it is now.
+    generation: int = 0
     stats: KeyStats = field(default_factory=KeyStats)
 
     def status(self, now: float) -> str:
@@ -99,16 +102,32 @@ class Key:
 class _Ring:
     """One model's keys in rotation order, with the cycle the rotation draws from."""
 
-    def __init__(self, keys: list[Key], after: str | None = None):
+    def __init__(self, keys: list[Key], old: _Ring | None = None):
         self.keys = keys
-        # Restart the cycle just after the key served last, so a rebuild (add, edit,
+        # Restart the cycle where the old one would have gone on, so a rebuild (add, edit,
         # delete) neither repeats nor skips anyone's turn.
-        start = 0
-        ids = [k.id for k in keys]
-        if after in ids:
-            start = (ids.index(after) + 1) % len(keys)
+        start = _next_turn([k.id for k in keys], old)
         self.cycle = itertools.cycle(keys[start:] + keys[:start])
-        self.last: str | None = after
+        # The key whose turn came just before `start`: what the next rebuild resumes after.
+        self.last: str | None = (keys[start - 1].id if old is not None and old.last is not None
+                                 else None)
+
+
+def _next_turn(ids: list[str], old: _Ring | None) -> int:
+    """Index in `ids` of the key whose turn is next after the old ring's last one."""
+    if old is None or old.last is None:
+        return 0
+    if old.last in ids:
+        return (ids.index(old.last) + 1) % len(ids)
+    # The key served last is gone: the turn passes to the next one of the old order still here.
+    old_ids = [k.id for k in old.keys]
+    if old.last in old_ids:
+        at = old_ids.index(old.last)
+        present = set(ids)
+        for key_id in old_ids[at + 1:] + old_ids[:at]:
+            if key_id in present:
+                return ids.index(key_id)
+    return 0
 
 
 class KeyPool:
@@ -123,8 +142,9 @@ class KeyPool:
         self.default_cooldown = default_cooldown
         # Called (outside the lock) as on_state_change(key, old_status, new_status, reason).
         self._on_state_change = on_state_change
+        seen: set = set()
         for entry in entries:
-            self._insert(self._new_key(entry, source="env"))
+            self._insert(self._new_key(entry, source="env"), seen)
         self._rebuild_all()
 
     # -- rotation -------------------------------------------------------------------
@@ -173,10 +193,13 @@ class KeyPool:
                 key.stats.completion_tokens += _as_int(usage.get("completion_tokens"))
 
     def record_failure(self, key: Key, kind: str, *, message: str = "",
-                       retry_after: float | None = None, count: bool = True) -> None:
+                       retry_after: float | None = None, count: bool = True,
+                       generation: int | None = None) -> None:
         """Count a failed attempt and move the key into the state the failure calls for.
 
-        count=False (a health check, not a client request) changes state only.
+        count=False (a health check, not a client request) changes state only. A failure
+        of a request sent with an older `generation` of the key (its secret or URL edited
+        since) is counted but leaves the state alone.
         """
         with self._lock:
             now = self._clock()
@@ -188,10 +211,16 @@ class KeyPool:
             # no later view of the statistics can show it.
             key.stats.last_error = (message.replace(key.api_key, key.masked)[:300]
                                     if message else kind)
-            if kind == AUTH:
+            if generation is not None and generation != key.generation:
+                pass  # about the key as it was
+            elif kind == AUTH:
                 key.invalid = True
             elif kind == RATE_LIMITED:
-                wait = retry_after if retry_after and retry_after > 0 else self.default_cooldown
+                wait = bounded_wait(retry_after)
+                if wait is None:
+                    wait = self.default_cooldown
+                elif wait == 0:  # "retry now": a moment, not the long default
+                    wait = ERROR_COOLDOWN_BASE
                 key.cooldown_until = max(key.cooldown_until, now + wait)
             elif kind in (SERVER, NETWORK, TIMEOUT):
                 key.failure_streak += 1
@@ -201,6 +230,22 @@ class KeyPool:
             new = key.status(now)
         if new != old and self._on_state_change:
             self._on_state_change(key, old, new, kind)
+
+    def soonest_recovery(self, model: str) -> float | None:
+        """Seconds until the first key of `model` can serve again, when none can now.
+
+        None when a key is usable now, or when none will be by waiting (invalid, disabled).
+        """
+        with self._lock:
+            ring = self._rings.get(model)
+            if ring is None:
+                return None
+            now = self._clock()
+            if any(k.usable(now) for k in ring.keys):
+                return None
+            waits = [k.cooldown_until - now for k in ring.keys
+                     if k.enabled and not k.invalid and k.cooldown_until > now]
+        return min(waits) if waits else None
 
     def mark_valid(self, key: Key) -> None:
         """Clear an `invalid` mark after the provider accepted the key again."""
@@ -256,7 +301,7 @@ class KeyPool:
                                    "already exists.", code="duplicate_key")
                 seen.add(ident)
             for key in new:
-                self._insert(key)
+                self._insert(key, seen=None)
             self._rebuild_all()
             return new
 
@@ -270,8 +315,11 @@ class KeyPool:
                 if other is not key and self._identity(other) == candidate:
                     raise Conflict("a key with this provider, model and api_key already "
                                    "exists.", code="duplicate_key")
-            if any(f in changes and changes[f] != getattr(key, f)
-                   for f in ("api_key", "base_url")) or changes.get("enabled") is True:
+            edited = any(f in changes and changes[f] != getattr(key, f)
+                         for f in ("api_key", "base_url"))
+            if edited:
+                key.generation += 1
+            if edited or changes.get("enabled") is True:
                 key.invalid = False
                 key.cooldown_until = 0.0
                 key.failure_streak = 0
@@ -332,9 +380,13 @@ class KeyPool:
                    api_key=entry["api_key"], base_url=entry.get("base_url"),
                    enabled=entry.get("enabled", True), source=source)
 
-    def _insert(self, key: Key) -> None:
-        if any(self._identity(k) == self._identity(key) for k in self._keys.values()):
-            return  # a configured duplicate adds nothing; config warns about it
+    def _insert(self, key: Key, seen: set | None) -> None:
+        """Store `key`; with `seen` (identities so far) a repeat is skipped, not stored."""
+        if seen is not None:
+            ident = self._identity(key)
+            if ident in seen:
+                return  # a configured duplicate adds nothing; config warns about it
+            seen.add(ident)
         while key.id in self._keys:
             key.id = uuid.uuid4().hex[:12]
         self._keys[key.id] = key
@@ -344,8 +396,7 @@ class KeyPool:
         for key in self._keys.values():
             by_model.setdefault(key.model, []).append(key)
         old = self._rings
-        self._rings = {model: _Ring(keys, old[model].last if model in old else None)
-                       for model, keys in by_model.items()}
+        self._rings = {model: _Ring(keys, old.get(model)) for model, keys in by_model.items()}
 
 
 def _as_int(value) -> int:

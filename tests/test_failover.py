@@ -76,17 +76,91 @@ def test_rate_limit_without_retry_after_uses_key_cooldown_seconds(make_proxy, op
 @pytest.mark.parametrize("headers,expected", [
     ({"retry-after-ms": "2500"}, 2.5),
     ({"x-ratelimit-reset-requests": "1m30s"}, 90),
-    ({"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, None),  # an HTTP date, far away
+    # Hints are followed up to a day; nonsense leaves the default (60 s).
+    ({"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, 86400),
+    ({"Retry-After": "99999999999999999999"}, 86400),
+    ({"Retry-After": "inf"}, 60),
+    ({"Retry-After": "nan"}, 60),
+    ({"Retry-After": "0"}, 1),  # "now": a moment, not the default
 ])
 def test_rate_limit_hints_set_the_cooldown(make_proxy, openai_upstream, headers, expected):
     proxy = make_proxy(entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), error(429, "Rate limit reached", headers=headers))
     assert proxy.chat(HELLO).status_code == 200
     wait = status_of(proxy, 0)["cooldown_until"] - time.time()
-    if expected is None:
-        assert wait > 365 * 86400
-    else:
-        assert expected - 1 < wait <= expected + 0.5
+    assert expected - 1 < wait <= expected + 0.5
+
+
+@pytest.mark.parametrize("hints,expected", [
+    ((None, None, None), 45),    # no hint: every key cools for KEY_COOLDOWN_SECONDS
+    (("500", "5", "50"), 5),     # the first key back, not the last one asked
+])
+def test_every_key_limited_in_one_request_answers_when_the_first_recovers(
+        make_proxy, openai_upstream, hints, expected):
+    proxy = make_proxy(entries(openai_upstream), KEY_COOLDOWN_SECONDS=45)
+    for i, hint in enumerate(hints):
+        openai_upstream.fail(good_key(i), error(429, "slow down", headers={
+            "Retry-After": hint} if hint else {}))
+    resp = proxy.chat(HELLO)
+    assert resp.status_code == 429 and len(openai_upstream.calls) == 3
+    assert expected - 2 <= int(resp.headers["Retry-After"]) <= expected
+    again = proxy.chat(HELLO)
+    assert again.status_code == 429 and len(openai_upstream.calls) == 3
+    assert expected - 2 <= int(again.headers["Retry-After"]) <= expected
+
+
+def test_infinite_retry_after_is_not_followed(make_proxy, openai_upstream):
+    proxy = make_proxy(entries(openai_upstream, 2))
+    for i in range(2):
+        openai_upstream.fail(good_key(i), error(429, "slow down", headers={"Retry-After": "inf"}))
+    for _ in range(2):
+        resp = proxy.chat(HELLO)
+        assert resp.status_code == 429
+        assert 58 <= int(resp.headers["Retry-After"]) <= 60  # KEY_COOLDOWN_SECONDS
+    listing = proxy.admin("GET", "/api/keys")
+
+    def no_constants(name):
+        raise AssertionError(f"not JSON: {name}")
+    keys = json.loads(listing.text, parse_constant=no_constants)["keys"]
+    assert [k["status"] for k in keys] == ["cooling_down", "cooling_down"]
+
+
+def test_failure_of_a_request_sent_before_an_edit_leaves_the_edited_key_alone(
+        make_proxy, openai_upstream):
+    stale = "sk-revoked-0123456789abcdef"
+    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": stale,
+                         "base_url": openai_upstream.base_url}])
+    openai_upstream.valid_keys.add(stale)
+    openai_upstream.fail(stale, Reply(401, {"error": {
+        "message": "Incorrect API key provided.", "type": "invalid_request_error",
+        "param": None, "code": "invalid_api_key"}}, delay=1.0))
+    key_id = proxy.pool.keys()[0].id
+    got = {}
+    thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
+    thread.start()
+    assert wait_until(lambda: len(openai_upstream.calls) == 1)
+    edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": good_key(0)})
+    assert edited.status_code == 200 and edited.json()["status"] == "active"
+    thread.join(10)
+    assert got["resp"].status_code == 401  # the answer to the old secret
+    key = status_of_id(proxy, key_id)
+    assert key["status"] == "active"
+    assert key["stats"]["failures_by_kind"] == {"auth": 1}
+    assert proxy.chat(HELLO).status_code == 200
+    assert openai_upstream.keys_used()[-1] == good_key(0)
+
+
+def wait_until(predicate, timeout=5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def status_of_id(proxy, key_id):
+    return next(k for k in proxy.admin("GET", "/api/keys").json()["keys"] if k["id"] == key_id)
 
 
 def test_all_keys_limited_answers_429_without_calling_upstream(make_proxy, openai_upstream):

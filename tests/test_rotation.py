@@ -184,6 +184,17 @@ def test_pool_rebuild_resumes_after_the_key_served_last():
     assert [pool.acquire("other").api_key[:4] for _ in range(2)] == ["sk-9", "sk-9"]
 
 
+def test_pool_rebuild_after_the_last_served_key_is_deleted_passes_the_turn_on():
+    pool = KeyPool([{"provider": "openai", "model": "m", "api_key": f"sk-{i}-0123456789"}
+                    for i in range(4)])
+    take = lambda n: [pool.acquire("m").api_key[:4] for _ in range(n)]  # noqa: E731
+    assert take(2) == ["sk-0", "sk-1"]
+    pool.delete(next(k.id for k in pool.keys() if k.api_key.startswith("sk-1")))
+    # A second rebuild before any request must not lose the place either.
+    pool.add([{"provider": "openai", "model": "m", "api_key": "sk-9-0123456789"}])
+    assert take(5) == ["sk-2", "sk-3", "sk-9", "sk-0", "sk-2"]
+
+
 # -- connection reuse (over gunicorn in test_gunicorn.py: the test server closes every
 # client connection, so each request there runs in a thread of its own) -----------------------
 
