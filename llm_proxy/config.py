@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -63,11 +64,12 @@ class Config:
             cors_origins=_csv(env.get("CORS_ORIGINS", "*")) or ("*",),
             upstream_timeout=_number(env, "UPSTREAM_TIMEOUT", 600.0),
             connect_timeout=_number(env, "UPSTREAM_CONNECT_TIMEOUT", 10.0),
-            max_attempts=int(_number(env, "MAX_ATTEMPTS", 5, minimum=1, integer=True)),
+            max_attempts=int(_number(env, "MAX_ATTEMPTS", 5, minimum=1, integer=True,
+                                     maximum=None)),
             key_cooldown_seconds=_number(env, "KEY_COOLDOWN_SECONDS", 60.0, minimum=0),
             key_recheck_seconds=_number(env, "KEY_RECHECK_SECONDS", 300.0, minimum=0),
             max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 32 * 1024 * 1024,
-                                       minimum=1024, integer=True)),
+                                       minimum=1024, integer=True, maximum=None)),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json"), "text"),
             warnings=warnings,
@@ -79,7 +81,7 @@ def load_environment(environ=None, dotenv_path: str | None = ".env") -> dict:
     environ = dict(os.environ if environ is None else environ)
     values = {}
     if dotenv_path and os.path.isfile(dotenv_path):
-        with open(dotenv_path, encoding="utf-8") as fh:
+        with open(dotenv_path, encoding="utf-8-sig") as fh:  # editors may add a BOM
             values = read_dotenv(fh.read())
     values.update(environ)
     return values
@@ -160,7 +162,7 @@ def _bracket_depth(line: str) -> int:
 
 def _read_keys_file(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # editors may add a BOM
             return fh.read()
     except OSError as exc:
         raise ConfigError(f"LLM_KEYS_FILE: cannot read {path!r}: {exc.strerror}") from None
@@ -284,6 +286,7 @@ def _validate_model(model, provider: str | None) -> str:
         raise EntryError("model", f"must be at most {MAX_MODEL_CHARS} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in model):
         raise EntryError("model", "must not contain control characters")
+    _unicode_text(model, "model")
     if provider == "gemini" and (not _GEMINI_MODEL.fullmatch(model)
                                  or ".." in model.split("/")):
         raise EntryError("model", "must be a Gemini model id (letters, digits, '.', '-', "
@@ -316,6 +319,7 @@ def validate_base_url(value) -> str:
         raise EntryError("base_url", f"must be at most {MAX_BASE_URL_CHARS} characters")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise EntryError("base_url", "must not contain whitespace or control characters")
+    _unicode_text(value, "base_url")
     parts = urlsplit(value)
     try:
         parts.port  # raises on a port that is not a number in range
@@ -331,6 +335,15 @@ def validate_base_url(value) -> str:
     return value.rstrip("/")
 
 
+def _unicode_text(value: str, field_name: str) -> None:
+    """EntryError for a lone surrogate (JSON's \\ud800): no header, URL or label can carry it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EntryError(field_name, "must be valid Unicode text (it holds a lone "
+                                     "surrogate)") from None
+
+
 def _json_type(value) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean",
             type(None): "null"}.get(type(value), "number")
@@ -340,7 +353,13 @@ def _csv(value: str) -> tuple:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _number(env: dict, name: str, default, *, minimum: float = 0.001, integer=False):
+# Seconds settings end at a day: longer is surely a typo, and infinite ones break the
+# socket timeouts they become.
+MAX_SECONDS = 86400.0
+
+
+def _number(env: dict, name: str, default, *, minimum: float = 0.001, integer=False,
+            maximum: float | None = MAX_SECONDS):
     raw = env.get(name)
     if raw is None or not str(raw).strip():
         return default
@@ -349,8 +368,12 @@ def _number(env: dict, name: str, default, *, minimum: float = 0.001, integer=Fa
     except ValueError:
         raise ConfigError(f"{name} must be a {'whole ' if integer else ''}number, "
                           f"got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}, got {raw!r}")
     return value
 
 

@@ -171,6 +171,7 @@ SECRET_IN_BAD_KEY = "sk-live-abcdef0123456789"
     ({"model": ["gpt-4o"]}, "model"),
     ({"model": "gpt\n4o"}, "model"),
     ({"model": "m" * 300}, "model"),
+    ({"model": "bad\ud800m"}, "model"),  # a lone surrogate: no metric label can carry it
     ({"provider": "gemini", "model": "gemini-2.0-flash?alt=sse"}, "model"),
     ({"provider": "gemini", "model": "../../v1/files"}, "model"),
     ({"api_key": None}, "api_key"),
@@ -188,6 +189,7 @@ SECRET_IN_BAD_KEY = "sk-live-abcdef0123456789"
     ({"base_url": "https://example.com/v1?key=abc"}, "base_url"),
     ({"base_url": "https://example.com:99999/v1"}, "base_url"),
     ({"base_url": "https://exa mple.com/v1"}, "base_url"),
+    ({"base_url": "https://example.com/\udc80"}, "base_url"),
     ({"provider": "openai-compatible"}, "base_url"),
     ({"provider": "openai-compatible", "base_url": ""}, "base_url"),
     ({"enabled": "yes"}, "enabled"),

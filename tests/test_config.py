@@ -181,6 +181,10 @@ def test_settings_are_read():
     ("MAX_BODY_BYTES", "lots"), ("MAX_BODY_BYTES", "10"), ("MAX_ATTEMPTS", "0"),
     ("MAX_ATTEMPTS", "2.5"), ("UPSTREAM_TIMEOUT", "-1"), ("LOG_LEVEL", "chatty"),
     ("LOG_FORMAT", "xml"),
+    # Infinite or absurd waits would become socket timeouts no platform takes.
+    ("UPSTREAM_TIMEOUT", "inf"), ("UPSTREAM_TIMEOUT", "nan"), ("UPSTREAM_TIMEOUT", "1e12"),
+    ("UPSTREAM_CONNECT_TIMEOUT", "inf"), ("KEY_COOLDOWN_SECONDS", "nan"),
+    ("KEY_RECHECK_SECONDS", "1e400"),
 ])
 def test_bad_settings_stop_the_start_naming_the_variable(name, value):
     assert config_error({name: value}).startswith(name)

@@ -38,6 +38,17 @@ def test_unquoted_multiline_value_of_the_original_design(tmp_path, newline):
     assert config.admin_token == "admin-from-dotenv-0123"
 
 
+def test_a_byte_order_mark_from_an_editor_is_ignored(tmp_path):
+    path = tmp_path / ".env"
+    path.write_bytes(b"\xef\xbb\xbf" + ORIGINAL_DESIGN.encode())
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_bytes(b"\xef\xbb\xbf" + json.dumps(
+        [{"provider": "openai", "model": "o1", "api_key": KEY_B}]).encode())
+    config = Config.from_env({"LLM_KEYS_FILE": str(keys_file)}, dotenv_path=str(path))
+    assert ("openai", "o1", KEY_B) in pairs(config)
+    assert ("openai", "gpt-4o", KEY_A) in pairs(config)
+
+
 def test_python_dotenv_alone_would_read_only_the_bracket(tmp_path):
     from dotenv import dotenv_values
     path = tmp_path / ".env"
