@@ -355,6 +355,35 @@ def test_stream_broken_midway_ends_with_an_error_event(make_proxy, openai_upstre
     assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"stream_broken": 1}
 
 
+def chunk(content, finish=None) -> str:
+    return "data: " + json.dumps({
+        "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": {"content": content} if content else {},
+                     "finish_reason": finish}]}) + "\n\n"
+
+
+def test_stream_ending_early_without_done_ends_with_an_error_event(make_proxy,
+                                                                   openai_upstream):
+    # A clean end of the HTTP body, but no finish_reason and no [DONE]: the answer was cut.
+    proxy = make_proxy(entries(openai_upstream, 2))
+    openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk("two")]))
+    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
+        ["one", "two"]
+    assert json.loads(payloads[-1])["error"]["code"] == "stream_broken"
+    assert b"[DONE]" not in payloads
+    assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"stream_broken": 1}
+
+
+def test_finished_stream_without_done_is_complete(make_proxy, openai_upstream):
+    # Some compatible servers stop after the finish_reason chunk.
+    proxy = make_proxy(entries(openai_upstream, 1))
+    openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk(None, "stop")]))
+    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    assert payloads[-1] == b"[DONE]" and len(payloads) == 3
+    assert status_of(proxy, 0)["stats"]["successes"] == 1
+
+
 def test_stream_usage_is_counted_and_hidden_from_clients_that_did_not_ask(
         make_proxy, openai_upstream):
     proxy = make_proxy(entries(openai_upstream, 1))

@@ -18,6 +18,7 @@ from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, Str
 STREAM_USAGE_PROVIDERS = {"openai", "deepseek", "grok"}
 
 _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+_FINISHED = re.compile(rb'"finish_reason"\s*:\s*"')
 
 # xAI (and some compatibles) answer a bad key with 400 instead of 401.
 _BAD_KEY = re.compile(r"(incorrect|invalid|wrong|no such)[^.]{0,40}api[ _-]?key|"
@@ -50,10 +51,13 @@ class OpenAIAdapter(Adapter):
     def iter_chunks(self, chat: ChatRequest, events: Iterator[SSEEvent],
                     state: StreamState) -> Iterator[bytes]:
         strip_usage = self.inject_usage and not chat.include_usage
+        started = finished = False
         for event in events:
             data = event.data
             if data == b"[DONE]":
                 return
+            if not finished and _FINISHED.search(data):
+                finished = True
             if data.startswith(b'{"error"') or event.event == "error":
                 raise StreamBroken(_stream_error_message(data))
             # With include_usage every chunk carries "usage": null; only the one with
@@ -67,7 +71,12 @@ class OpenAIAdapter(Adapter):
                     # harmless "usage": null rather than being re-encoded.
                     if strip_usage and not chunk.get("choices"):
                         continue
+            started = True
             yield data
+        if started and not finished:
+            # Cut off without [DONE] and before any finish_reason: the answer is incomplete,
+            # and the client must not take it for whole.
+            raise StreamBroken("The upstream stream ended before the answer was complete.")
 
     def probe_request(self, key) -> UpstreamRequest:
         return UpstreamRequest(url=f"{self.base_url(key)}/models", method="GET",
