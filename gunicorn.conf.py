@@ -19,7 +19,24 @@ except ConfigError as _exc:
     print(f"llm-proxy: configuration error: {_exc}", file=sys.stderr, flush=True)
     sys.exit(1)
 
-bind = f"0.0.0.0:{_env.get('PORT', '7788').strip() or '7788'}"
+
+
+def _setting(name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole-number setting from the environment, or one clear line and exit 1."""
+    raw = _env.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        print(f"llm-proxy: configuration error: {name} must be a whole number from {minimum} "
+              f"to {maximum}, got {raw!r}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    return value
+
+
+_port = _setting("PORT", 7788, 0, 65535)
+bind = f"0.0.0.0:{_port}"
 
 # -- workers ----------------------------------------------------------------------------
 # The key pool (rotation order, cooldowns, statistics, admin edits) lives in the memory of
@@ -41,10 +58,10 @@ worker_class = "gthread"
 # started on demand and an idle one costs almost nothing: 1,000 concurrent streams were
 # held at 102-113 MB for the worker (36 MB idle). More threads do not speed up non-streamed
 # traffic, which one process's CPU bounds (900-1,350 requests/s here).
-threads = int(_env.get("GUNICORN_THREADS", "1024"))
+threads = _setting("GUNICORN_THREADS", 1024, 1, 100_000)
 # Open connections, streaming or kept alive between requests; above `threads` so that
 # idle keep-alive connections never crowd out requests.
-worker_connections = int(_env.get("GUNICORN_WORKER_CONNECTIONS", "4096"))
+worker_connections = _setting("GUNICORN_WORKER_CONNECTIONS", 4096, 1, 1_000_000)
 
 # gthread's heartbeat runs beside the request threads, so `timeout` does not cut long
 # streams; it only restarts a worker whose process stopped responding altogether.
@@ -53,7 +70,7 @@ timeout = 120
 # long enough for a long generation to stream to its end. Give the container as long
 # (`docker stop -t 300`, compose `stop_grace_period: 5m`, Kubernetes
 # `terminationGracePeriodSeconds: 300`), or the runtime kills the process before.
-graceful_timeout = int(_env.get("GRACEFUL_TIMEOUT", "300"))
+graceful_timeout = _setting("GRACEFUL_TIMEOUT", 300, 0, 86_400)
 # Longer than the 60 s idle timeout of most load balancers, so they close first and
 # never send a request on a connection the proxy is closing.
 keepalive = 75
@@ -67,18 +84,8 @@ accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 if _env.get("LOG_FORMAT", "text").strip().lower() == "json":
-    # gunicorn's own lines as JSON too, on stdout beside the application's.
-    logconfig_dict = {
-        "formatters": {"json": {"()": "llm_proxy.logs.JsonFormatter"}},
-        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json",
-                              "stream": "ext://sys.stdout"}},
-        "root": {"level": "INFO", "handlers": ["json"]},
-        "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
-            # Off: the application's request lines say more.
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
-        },
-    }
+    # gunicorn's own lines (and its access log, when on) as JSON too; its flags still apply.
+    logger_class = "llm_proxy.gunicorn_logging.JsonLogger"
 
 # -- behind a reverse proxy --------------------------------------------------------------
 # gunicorn trusts X-Forwarded-For/-Proto only from these addresses. Behind nginx, Traefik
@@ -113,10 +120,12 @@ else:
 
 
 def when_ready(server):
+    page = f"http://{_ui_host(server.address)}/static/index.html"
     if _generated_token:
         server.log.warning("ADMIN_TOKEN not set; generated one for this run. Web UI: "
-                           "http://%s/static/index.html#token=%s",
-                           _ui_host(server.address), os.environ["ADMIN_TOKEN"])
+                           "%s#token=%s", page, os.environ["ADMIN_TOKEN"])
+    else:
+        server.log.info("Web UI: %s (sign in with ADMIN_TOKEN)", page)
 
 
 def _ui_host(addresses) -> str:
@@ -127,4 +136,4 @@ def _ui_host(addresses) -> str:
             if host in ("0.0.0.0", "::", ""):
                 host = "localhost"
             return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"localhost:{_env.get('PORT', '7788').strip() or '7788'}"
+    return f"localhost:{_port}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -18,11 +19,10 @@ class JsonFormatter(logging.Formatter):
                  "level": record.levelname, "logger": record.name}
         message = record.getMessage()
         entry["message"] = message
-        # "event k=v k=v" messages become fields too, so JSON users can filter on them.
-        head, *pairs = message.split(" ")
-        fields = dict(p.split("=", 1) for p in pairs if "=" in p)
+        # "event words k=v k=v" messages become fields too, so JSON users can filter on them.
+        event, fields = split_fields(message)
         if fields:
-            entry["event"] = head
+            entry["event"] = event
             entry.update({k: _typed(k, v) for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
@@ -45,9 +45,34 @@ class TextFormatter(logging.Formatter):
         return f"{text},{int(record.msecs):03d}"
 
 
+_FIELD = re.compile(r"([a-z_][a-z0-9_]*)=(.*)", re.S)
+
+
+def split_fields(message: str) -> tuple[str, dict]:
+    """("key state", {"key": ..., "to": ...}) for "key state key=… to=…".
+
+    The words before the first name=value are the event. A word without "=" after it
+    belongs to the value before (a model name with a space); a URL's "#token=" is not
+    a field name.
+    """
+    head: list[str] = []
+    fields: dict[str, str] = {}
+    last = None
+    for word in message.split(" "):
+        match = _FIELD.fullmatch(word)
+        if match:
+            last = match.group(1)
+            fields[last] = match.group(2)
+        elif last is None:
+            head.append(word)
+        else:
+            fields[last] += " " + word
+    return " ".join(head), fields
+
+
 # Fields whose values are numbers or flags in JSON; ids stay strings even when all digits.
-NUMBER_FIELDS = {"status", "attempts", "latency_ms", "retry_after", "seconds"}
-FLAG_FIELDS = {"stream"}
+NUMBER_FIELDS = {"status", "attempts", "latency_ms", "retry_after", "seconds", "count"}
+FLAG_FIELDS = {"stream", "ok"}
 
 
 def _typed(name: str, value: str):

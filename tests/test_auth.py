@@ -207,6 +207,9 @@ def test_gunicorn_with_admin_token_set_logs_no_token(tmp_path):
     finally:
         output = server.stop()
     assert "#token=" not in output and token not in output
+    # The page is still pointed to, without the token.
+    assert f"Web UI: http://127.0.0.1:{server.port}/static/index.html (sign in with " \
+        "ADMIN_TOKEN)" in output
     AUDIT.add_secret(token)
     AUDIT.record("gunicorn output", output.encode())
 

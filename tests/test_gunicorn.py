@@ -155,13 +155,25 @@ def test_bad_input_under_gunicorn(gunicorn_server, timed):
      "LLM_KEYS entry 0: field 'base_url' is required"),
 ])
 def test_bad_llm_keys_stop_gunicorn_at_once(llm_keys, expected):
+    assert_one_line_exit({"LLM_KEYS": llm_keys}, expected)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("GRACEFUL_TIMEOUT", "abc"), ("PORT", "99999"), ("GUNICORN_THREADS", "0"),
+    ("GUNICORN_WORKER_CONNECTIONS", "many"),
+])
+def test_bad_gunicorn_settings_stop_gunicorn_with_one_line(name, value):
+    assert_one_line_exit({name: value, "LLM_KEYS": "[]"}, f"{name} must be a whole number")
+
+
+def assert_one_line_exit(env: dict, expected: str) -> None:
     started = time.monotonic()
     proc = subprocess.run(gunicorn_command() + ["wsgi:app", "-b", f"127.0.0.1:{free_port()}"],
-                          cwd=REPO, env=clean_environment(**SETTINGS, LLM_KEYS=llm_keys),
+                          cwd=REPO, env=clean_environment(**{**SETTINGS, **env}),
                           capture_output=True, timeout=30)
     elapsed = time.monotonic() - started
     assert proc.returncode != 0
-    assert elapsed < 5, f"took {elapsed:.1f}s"
+    assert elapsed < 15, f"took {elapsed:.1f}s"  # not a worker respawning forever
     stderr = proc.stderr.decode()
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, stderr

@@ -2,6 +2,7 @@
 KeepAliveThreadWorker and its responses."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -99,6 +100,29 @@ def test_access_log_has_the_path_but_no_query_string_or_header(openai_upstream, 
     for secret in ("sk-in-query", "api_key", "client-secret-token", "sk-referer", "sk-ua",
                    good_key(0)):
         assert secret not in text
+
+
+def test_json_logs_keep_gunicorns_access_log_and_log_level_flags(openai_upstream, tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    server = start_proxy(openai_upstream, log_path, "--access-logfile", "-",
+                         env={"LOG_FORMAT": "json"})
+    try:
+        assert requests.get(server.url + "/healthz?token=sk-in-query-0123", timeout=10).ok
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    access = [l for l in lines if l["logger"] == "gunicorn.access"]
+    assert access and all(l["message"].split('"')[1] == "GET /healthz HTTP/1.1"
+                          for l in access)
+    assert any(l["logger"] == "gunicorn.error" and "Listening at" in l["message"]
+               for l in lines)
+    assert "sk-in-query" not in log_path.read_text()
+
+    quiet = tmp_path / "quiet.log"
+    server = start_proxy(openai_upstream, quiet, "--log-level", "error",
+                         env={"LOG_FORMAT": "json", "LOG_LEVEL": "ERROR"})
+    server.stop()
+    assert quiet.read_text().strip() == ""  # no INFO line from gunicorn either
 
 
 def worker_pids(master: int) -> list[int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
@@ -182,8 +183,27 @@ def test_json_logs_are_one_object_per_line(make_proxy, openai_upstream, capsys):
     assert request["stream"] is False and isinstance(request["latency_ms"], float)
     assert request["level"] == "INFO" and request["time"].endswith("Z")
     assert events["failover"]["reason"] == "auth"
-    assert events["key"]["to"] == "invalid"
+    assert events["key state"]["to"] == "invalid"
     assert BAD_KEY not in out and good_key(0) not in out
+
+
+@pytest.mark.parametrize("message,event,fields", [
+    ("key tested key=ab12 model=m provider=openai ok=false status=401",
+     "key tested", {"key": "ab12", "ok": False, "status": 401}),
+    ("keys added count=2 ids=a,b", "keys added", {"count": 2, "ids": "a,b"}),
+    ("request model=my model provider=openai-compatible stream=true",
+     "request", {"model": "my model", "stream": True}),
+    # A URL's "#token=" is no field: the line has none.
+    ("Web UI: http://localhost:7788/static/index.html#token=abc", None, {}),
+])
+def test_json_log_fields(message, event, fields):
+    from llm_proxy.logs import JsonFormatter
+    record = logging.LogRecord("llm_proxy", logging.INFO, __file__, 1, message, None, None)
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == message
+    assert entry.get("event") == event
+    for name, value in fields.items():
+        assert entry[name] == value
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
