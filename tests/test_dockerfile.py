@@ -99,7 +99,9 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("pattern", [".env", ".git", ".venv", "tests", "__pycache__"])
+# Docker matches a bare name at the top of the context only; "**/" reaches every depth.
+@pytest.mark.parametrize("pattern", ["**/.env", "**/.env.*", "**/llm_keys*.json", ".git",
+                                     ".venv", "tests", "**/__pycache__", "**/*.pyc"])
 def test_dockerignore_keeps_secrets_and_local_state_out(pattern):
     with open(os.path.join(ROOT, ".dockerignore")) as fh:
         entries = {line.strip() for line in fh if line.strip() and not line.startswith("#")}
