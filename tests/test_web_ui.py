@@ -620,6 +620,19 @@ def test_phone_width_add_a_key(make_proxy, openai_upstream, web):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+@pytest.mark.parametrize("width", [320, 375, 414])
+def test_small_phones_show_key_cards_without_sideways_scrolling(make_proxy, openai_upstream,
+                                                                web, width):
+    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream)])
+    page = web.page(viewport={"width": width, "height": 800})
+    sign_in(page, proxy)
+    expect(page.locator("tbody.key")).to_have_count(2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Inside the keys' card too: no cell wider than the card.
+    assert page.evaluate("(() => { const t = document.querySelector('.table-wrap');"
+                         " return t.scrollWidth <= t.clientWidth; })()")
+
+
 def test_text_from_the_api_is_shown_as_text_never_markup(make_proxy, openai_upstream, web):
     model = '<img src=x onerror="window.injected=1">'
     proxy = make_proxy([entry(0, openai_upstream, model=model)])
