@@ -508,7 +508,7 @@ PARAMETERS = [
     # Sampling and bookkeeping knobs Anthropic does not have are dropped, not sent.
     ({"frequency_penalty": 0.5, "presence_penalty": 0.1, "seed": 7, "logit_bias": {"1": 2},
       "store": True, "metadata": {"a": "b"}, "logprobs": False, "service_tier": "auto",
-      "reasoning_effort": "low", "prompt_cache_key": "k", "parallel_tool_calls": True,
+      "reasoning_effort": "minimal", "prompt_cache_key": "k", "parallel_tool_calls": True,
       "modalities": ["text"], "stream_options": None, "x_unknown": 1},
      {"frequency_penalty": None, "presence_penalty": None, "seed": None, "logit_bias": None,
       "store": None, "metadata": None, "logprobs": None, "service_tier": None,
@@ -551,6 +551,7 @@ REFUSED = [
     ({"response_format": {"type": "json_object"}}, "response_format"),
     ({"modalities": ["text", "audio"]}, "modalities"),
     ({"modalities": 1}, "modalities"),
+    ({"reasoning_effort": "high"}, "reasoning_effort"),
     ({"modalities": [True]}, "modalities"),
     ({"stop": "\n"}, "stop"),
     ({"stop": ["END", " \t"]}, "stop"),

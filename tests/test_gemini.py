@@ -296,9 +296,14 @@ PARAMETERS = [
          "required": ["answer"], "additionalProperties": False}}),
     ({"response_format": {"type": "text"}}, None),
     ({"logprobs": True, "top_logprobs": 3}, {"responseLogprobs": True, "logprobs": 3}),
+    ({"top_k": 5}, {"topK": 5}),
+    # Gemini 2.5 (MODEL): token budgets, as Google's OpenAI-compatible endpoint maps them.
+    ({"reasoning_effort": "none"}, {"thinkingConfig": {"thinkingBudget": 0}}),
+    ({"reasoning_effort": "low"}, {"thinkingConfig": {"thinkingBudget": 1024}}),
+    ({"reasoning_effort": "high"}, {"thinkingConfig": {"thinkingBudget": 24576}}),
     # No Gemini counterpart and no effect on the answer: left out, never sent.
     ({"user": "u-1", "metadata": {"a": "b"}, "store": False, "service_tier": "auto",
-      "parallel_tool_calls": True, "reasoning_effort": "low", "prompt_cache_key": "k",
+      "parallel_tool_calls": True, "prompt_cache_key": "k",
       "safety_identifier": "s", "logprobs": False, "modalities": ["text"],
       "stream_options": None, "some_future_field": 1}, None),
 ]
@@ -311,6 +316,25 @@ def test_parameter_mapping(proxy, gemini_upstream, params, expected):
     assert _sent(gemini_upstream).get("generationConfig") == expected
     assert set(_sent(gemini_upstream)) == {"contents"} | ({"generationConfig"} if expected
                                                           else set())
+
+
+@pytest.mark.parametrize("effort,level", [("low", "low"), ("high", "high"),
+                                          ("none", "minimal")])
+def test_reasoning_effort_is_a_thinking_level_for_gemini_3(make_proxy, gemini_upstream,
+                                                           effort, level):
+    proxy = make_proxy([_entry(gemini_upstream, 0, model="gemini-3-pro-preview")])
+    resp = proxy.chat({"model": "gemini-3-pro-preview", "messages": HI,
+                       "reasoning_effort": effort})
+    assert resp.status_code == 200, resp.text
+    assert _sent(gemini_upstream)["generationConfig"] == {
+        "thinkingConfig": {"thinkingLevel": level}}
+
+
+def test_unknown_reasoning_effort_is_a_clear_400(proxy, gemini_upstream):
+    resp = proxy.chat({"model": MODEL, "messages": HI, "reasoning_effort": "extreme"})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["param"] == "reasoning_effort"
+    assert gemini_upstream.calls == []
 
 
 TOOL_CHOICES = [

@@ -72,6 +72,15 @@ def _refuse_unsupported(body: dict) -> None:
             raise InvalidRequest(f"'{name}' is deprecated and not supported for this model; "
                                  "use 'tools' and 'tool_choice'.", param=name,
                                  code="unsupported_parameter")
+    effort = body.get("reasoning_effort")
+    if effort not in (None, "none", "minimal"):
+        # Claude thinks only when asked, and its thinking blocks would have to come back
+        # signed in every later tool turn, which OpenAI's format cannot carry. Without
+        # thinking ("none", "minimal") is what it does anyway.
+        raise InvalidRequest("'reasoning_effort' is not supported for this model: extended "
+                             "thinking is not available through the OpenAI format; leave it "
+                             "out or use 'none'.", param="reasoning_effort",
+                             code="unsupported_parameter")
     if body.get("web_search_options") is not None:
         raise InvalidRequest("Web search is not supported for this model.",
                              param="web_search_options", code="unsupported_parameter")

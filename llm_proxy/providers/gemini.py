@@ -40,7 +40,7 @@ class GeminiAdapter(Adapter):
             url=f"{self.api_root(key)}/{model_path(chat.model)}:{method}",
             headers={"x-goog-api-key": key.api_key, "Content-Type": "application/json",
                      "Accept": "text/event-stream" if chat.stream else "application/json"},
-            body=json.dumps(request_body(chat.body), separators=(",", ":")).encode())
+            body=json.dumps(request_body(chat.body, chat.model), separators=(",", ":")).encode())
 
     def parse_response(self, chat: ChatRequest, content: bytes) -> Completion:
         body = completion(chat.model, json.loads(content))
@@ -85,7 +85,7 @@ def model_path(model: str) -> str:
     return f"{collection}/{quote(name, safe='')}"
 
 
-def request_body(body: dict) -> dict:
+def request_body(body: dict, model: str = "") -> dict:
     """The GenerateContentRequest for an OpenAI Chat Completions body (left unchanged)."""
     system, contents = build_contents(body["messages"])
     declarations = function_declarations(body.get("tools"))
@@ -97,7 +97,7 @@ def request_body(body: dict) -> dict:
     choice = tool_config(body.get("tool_choice"), declarations)
     if choice:
         out["toolConfig"] = choice
-    config = generation_config(body)
+    config = generation_config(body, model)
     if config:
         out["generationConfig"] = config
     return out

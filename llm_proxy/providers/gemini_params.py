@@ -7,6 +7,8 @@ answer is refused instead.
 """
 from __future__ import annotations
 
+import re
+
 from ..errors import InvalidRequest
 from .tool_choice import read_tool_choice
 
@@ -20,7 +22,15 @@ RENAMES = {
     "n": ("candidateCount", True),
     "max_completion_tokens": ("maxOutputTokens", True),
     "max_tokens": ("maxOutputTokens", True),
+    "top_k": ("topK", True),  # not OpenAI's, but sent by clients that know Gemini has it
 }
+
+# reasoning_effort → thinkingConfig. Gemini 3 takes the level by name; Gemini 2.5 takes a
+# token budget, with the figures Google's own OpenAI-compatible endpoint uses (low, medium,
+# high: 1K, 8K, 24K; none: thinking off). 2.5 has no level under "low", so minimal is low.
+EFFORTS = ("none", "minimal", "low", "medium", "high")
+_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+_GENERATION = re.compile(r"gemini-(\d+)")
 
 # Parameters Gemini has nothing for and whose loss would change what the client gets.
 REFUSED = {
@@ -34,7 +44,7 @@ REFUSED = {
 _MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 
 
-def generation_config(body: dict) -> dict:
+def generation_config(body: dict, model: str = "") -> dict:
     """The generationConfig for an OpenAI request body (empty when nothing applies)."""
     _refuse_unsupported(body)
     config: dict = {}
@@ -55,7 +65,21 @@ def generation_config(body: dict) -> dict:
         config["responseLogprobs"] = True
         if body.get("top_logprobs") is not None:
             config["logprobs"] = _number(body["top_logprobs"], "top_logprobs", True)
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        config["thinkingConfig"] = thinking_config(effort, model)
     return config
+
+
+def thinking_config(effort, model: str) -> dict:
+    if effort not in EFFORTS:
+        raise InvalidRequest(f"'reasoning_effort' must be one of {', '.join(EFFORTS)}.",
+                             param="reasoning_effort", code="invalid_value")
+    match = _GENERATION.match(model)
+    if match and int(match.group(1)) >= 3:
+        # Gemini 3 cannot switch thinking off; its lowest level is the nearest.
+        return {"thinkingLevel": "minimal" if effort == "none" else effort}
+    return {"thinkingBudget": _BUDGETS[effort]}
 
 
 def _refuse_unsupported(body: dict) -> None:
