@@ -147,6 +147,7 @@ class Forwarder:
     def _relay(self, chat, key, resp, first, chunks, state, started, attempt):
         """The client's SSE body: forwarded chunk by chunk, closing the upstream at the end."""
         outcome = "client_closed"
+        message = "stream broke mid-way"
         try:
             yield b"data: " + first + b"\n\n"
             for payload in chunks:
@@ -178,7 +179,7 @@ class Forwarder:
             else:
                 resp.close()
             if outcome == "broken":
-                self.pool.record_failure(key, STREAM, message="stream broke mid-way")
+                self.pool.record_failure(key, STREAM, message=message)
                 self.pool.add_usage(key, state.usage)
                 self._log_request(chat, key, 502, attempt, started, outcome)
             elif outcome == "client_closed":

@@ -374,6 +374,38 @@ def test_stream_error_before_any_event_fails_over(make_proxy, anthropic_upstream
     assert anthropic_upstream.keys_used("/v1/messages") == [ant_key(0), ant_key(1)]
 
 
+def test_overloaded_right_after_message_start_fails_over(make_proxy, anthropic_upstream):
+    # Anthropic documents overloaded errors arriving as events once the stream has begun.
+    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
+    start = stream_events([{"type": "text", "text": "x"}])[0]
+    assert b"message_start" in start
+    anthropic_upstream.fail(ant_key(0), Stream([start, sse(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        "error")]))
+    stream = proxy.openai().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True)
+    chunks = [c for c in stream if c.choices]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello from Claude."
+    assert anthropic_upstream.keys_used("/v1/messages") == [ant_key(0), ant_key(1)]
+    first = next(k for k in proxy.admin("GET", "/api/keys").json()["keys"]
+                 if k["id"] == proxy.pool.keys()[0].id)
+    assert first["status"] == "cooling_down" and first["stats"]["last_error"] == "Overloaded"
+
+
+def test_error_after_content_keeps_the_providers_message(proxy, anthropic_upstream):
+    events = stream_events([{"type": "text", "text": "Partial answer"}])
+    cut = [e for e in events if b"content_block_stop" in e or b"message_" not in e][:4]
+    anthropic_upstream.fail(ant_key(0), Stream([events[0], *cut[1:], sse(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        "error")]))
+    payloads = _sse_payloads(proxy.chat({"model": MODEL, "messages": USER_HI, "stream": True},
+                                        stream=True))
+    assert payloads[-1]["error"]["message"] == "Overloaded"
+    key = proxy.admin("GET", "/api/keys").json()["keys"][0]
+    assert key["stats"]["last_error"] == "Overloaded"
+
+
 # -- upstream errors ------------------------------------------------------------------------
 
 

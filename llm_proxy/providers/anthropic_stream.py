@@ -45,41 +45,49 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
     # Tool blocks whose arguments have not streamed yet: a call without arguments still
     # ends with "{}", as OpenAI sends it and as the non-streamed answer has it.
     no_arguments_yet: dict = {}
+    # OpenAI's first chunk names the role. It waits for the first content: an overloaded
+    # error right after message_start then still reaches the forwarder before any byte
+    # went to the client, and the request moves to another key.
+    role: bytes | None = None
     for event in events:
         payload = _object(_json_or_none(event.data))
         kind = payload.get("type") or event.event
+        chunk = None
         if kind == "message_start":
             message = _object(payload.get("message"))
             if isinstance(message.get("id"), str):
                 out.id = message["id"]
             usage.update(_numbers(message.get("usage")))
             state.usage = openai_usage(usage)
-            yield out.delta({"role": "assistant", "content": ""})
+            role = out.delta({"role": "assistant", "content": ""})
         elif kind == "content_block_start":
             chunk = _block_start(out, payload, tool_index, no_arguments_yet)
-            if chunk:
-                yield chunk
         elif kind == "content_block_delta":
             chunk = _block_delta(out, payload, tool_index, no_arguments_yet)
-            if chunk:
-                yield chunk
         elif kind == "content_block_stop":
             block = payload.get("index")
             if block in no_arguments_yet:
-                yield _arguments(out, tool_index[block], no_arguments_yet.pop(block))
+                chunk = _arguments(out, tool_index[block], no_arguments_yet.pop(block))
         elif kind == "message_delta":
             usage.update(_numbers(payload.get("usage")))
             state.usage = openai_usage(usage)
             delta = _object(payload.get("delta"))
             state.finish_reason = finish_reason(delta.get("stop_reason"))
-            yield out.delta({}, state.finish_reason)
+            chunk = out.delta({}, state.finish_reason)
         elif kind == "message_stop":
+            if role:
+                yield role
             if include_usage and state.usage:
                 yield out.usage(state.usage)
             return
         elif kind == "error":
             raise _broken(payload)
         # ping and event types added later carry nothing to forward.
+        if chunk:
+            if role:
+                yield role
+                role = None
+            yield chunk
     raise StreamBroken("The upstream stream ended before the message was complete.")
 
 
