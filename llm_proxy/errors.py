@@ -157,9 +157,13 @@ class UpstreamError(ProxyError):
             self.type = type
         self.failure = failure
         self.retry_after = retry_after
+        self.request_id: str | None = None  # the provider's id of the failed request
 
     def headers(self) -> dict:
-        return retry_after_header(self.retry_after) if self.status == 429 else {}
+        headers = retry_after_header(self.retry_after) if self.status == 429 else {}
+        if self.request_id:
+            headers["x-request-id"] = self.request_id
+        return headers
 
 
 class UpstreamUnreachable(ProxyError):

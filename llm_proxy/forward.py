@@ -17,7 +17,8 @@ from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
 from .key_pool import Key, KeyPool
 from .metrics import NullMetrics
 from .providers import adapter_for
-from .providers.base import ChatRequest, StreamBroken, StreamState, clean_message
+from .providers.base import (ChatRequest, StreamBroken, StreamState, clean_message,
+                             request_id_of)
 from .providers.transport import TRANSPORT_ERRORS, is_timeout, release
 from .sse import iter_events, iter_raw
 
@@ -70,7 +71,8 @@ class Forwarder:
                                          retry_after=getattr(err, "retry_after", None),
                                          generation=generation)
                 if failure == BAD_REQUEST:
-                    self._log_request(chat, key, err.status, attempt, started)
+                    self._log_request(chat, key, err.status, attempt, started,
+                                      request_id=getattr(err, "request_id", None))
                     raise
                 last_error = err
                 continue
@@ -87,7 +89,8 @@ class Forwarder:
             wait = self.pool.soonest_recovery(chat.model)
             if wait is not None:
                 last_error.retry_after = wait
-        self._log_request(chat, key, last_error.status, len(tried), started)
+        self._log_request(chat, key, last_error.status, len(tried), started,
+                          request_id=getattr(last_error, "request_id", None))
         raise last_error
 
     # -- one attempt ----------------------------------------------------------------------
@@ -99,28 +102,33 @@ class Forwarder:
         resp = adapter.send(upstream, stream=False, timeout=self.timeout)
         self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
         content = adapter.read_body(resp)
+        request_id = request_id_of(resp.headers)
         if resp.status_code >= 400:
-            raise adapter.parse_error(resp.status_code, content, resp.headers)
+            raise _with_request_id(adapter.parse_error(resp.status_code, content, resp.headers),
+                                   request_id)
         try:
             completion = adapter.parse_response(chat, content)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise UpstreamError("The upstream answered with a body that is not a valid "
                                 "chat completion.", status=502, failure="server_error") from None
         self.pool.record_success(key, completion.usage)
-        self._log_request(chat, key, 200, attempt, started)
-        return Response(completion.body, 200, content_type="application/json")
+        self._log_request(chat, key, 200, attempt, started, request_id=request_id)
+        return Response(completion.body, 200, content_type="application/json",
+                        headers={"x-request-id": request_id} if request_id else None)
 
     def _stream(self, chat: ChatRequest, key: Key, started: float, attempt: int) -> Response:
         adapter = adapter_for(key.provider)
         upstream = adapter.build_request(chat, key)
         sent = time.perf_counter()
         resp = adapter.send(upstream, stream=True, timeout=self.timeout)
+        request_id = request_id_of(resp.headers)
         if resp.status_code >= 400:
             try:
                 content = adapter.read_body(resp)
             except ProxyError:  # the error body itself broke: the status says enough
                 content = b""
-            raise adapter.parse_error(resp.status_code, content, resp.headers)
+            raise _with_request_id(adapter.parse_error(resp.status_code, content, resp.headers),
+                                   request_id)
         state = StreamState()
         chunks = adapter.iter_chunks(chat, iter_events(iter_raw(resp)), state)
         # Wait for the first chunk before answering: until then a failure can still
@@ -140,11 +148,12 @@ class Forwarder:
                 raise UpstreamTimeout() from None
             raise UpstreamUnreachable("The upstream stream broke before any data.") from None
         self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
-        body = self._relay(chat, key, resp, first, chunks, state, started, attempt)
+        body = self._relay(chat, key, resp, first, chunks, state, started, attempt, request_id)
+        headers = {**SSE_HEADERS, "x-request-id": request_id} if request_id else SSE_HEADERS
         return Response(body, 200, content_type="text/event-stream; charset=utf-8",
-                        headers=SSE_HEADERS)
+                        headers=headers)
 
-    def _relay(self, chat, key, resp, first, chunks, state, started, attempt):
+    def _relay(self, chat, key, resp, first, chunks, state, started, attempt, request_id):
         """The client's SSE body: forwarded chunk by chunk, closing the upstream at the end."""
         outcome = "client_closed"
         message = "stream broke mid-way"
@@ -156,7 +165,7 @@ class Forwarder:
             # after its stream ended finds this stream in them.
             outcome = "ok"
             self.pool.record_success(key, state.usage)
-            self._log_request(chat, key, 200, attempt, started, outcome)
+            self._log_request(chat, key, 200, attempt, started, outcome, request_id)
             yield b"data: [DONE]\n\n"
         except ClientGone:
             pass  # the outcome stays client_closed
@@ -181,10 +190,10 @@ class Forwarder:
             if outcome == "broken":
                 self.pool.record_failure(key, STREAM, message=message)
                 self.pool.add_usage(key, state.usage)
-                self._log_request(chat, key, 502, attempt, started, outcome)
+                self._log_request(chat, key, 502, attempt, started, outcome, request_id)
             elif outcome == "client_closed":
                 self.pool.record_success(key, state.usage)
-                self._log_request(chat, key, 200, attempt, started, outcome)
+                self._log_request(chat, key, 200, attempt, started, outcome, request_id)
 
     # -- logging ------------------------------------------------------------------------
 
@@ -195,16 +204,23 @@ class Forwarder:
                     chat.model, from_key.id, to_key.id, reason,
                     getattr(err, "status", None))
 
-    def _log_request(self, chat, key, status, attempts, started, outcome=None) -> None:
+    def _log_request(self, chat, key, status, attempts, started, outcome=None,
+                     request_id=None) -> None:
         seconds = time.perf_counter() - started
         provider = key.provider if key else "-"
         self.metrics.request_finished(provider, chat.model, status, chat.stream, seconds)
         if log.isEnabledFor(logging.INFO):
             log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
-                     "latency_ms=%.1f stream=%s%s", chat.model, provider,
+                     "latency_ms=%.1f stream=%s%s%s", chat.model, provider,
                      key.id if key else "-", status, attempts, seconds * 1000,
                      "true" if chat.stream else "false",
-                     f" outcome={outcome}" if outcome else "")
+                     f" outcome={outcome}" if outcome else "",
+                     f" request_id={request_id}" if request_id else "")
+
+
+def _with_request_id(err: UpstreamError, request_id: str | None) -> UpstreamError:
+    err.request_id = request_id
+    return err
 
 
 def _error_event(message: str, key: Key) -> bytes:

@@ -88,6 +88,7 @@ class FakeOpenAI(FakeUpstream):
     def _answer(self, call: Call):
         body = call.body
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
+        request_id = {"x-request-id": "req_" + uuid.uuid4().hex}  # as OpenAI sends on each answer
         created = int(time.time())
         tool_call = None
         last = body["messages"][-1]
@@ -109,7 +110,7 @@ class FakeOpenAI(FakeUpstream):
                 "model": body["model"], "system_fingerprint": "fp_fake",
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": "tool_calls" if tool_call else "stop"}],
-                "usage": usage})
+                "usage": usage}, request_id)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
         def chunk(delta, finish=None):
@@ -141,4 +142,4 @@ class FakeOpenAI(FakeUpstream):
                                "system_fingerprint": "fp_fake", "choices": [],
                                "usage": usage}))
         events.append(b"data: [DONE]\n\n")
-        return Stream(events, interval=self.stream_interval)
+        return Stream(events, interval=self.stream_interval, headers=request_id)

@@ -75,6 +75,13 @@ def test_plain_chat_answers_in_openai_format(proxy, anthropic_upstream):
         {"role": "user", "content": [{"type": "text", "text": "Hello"}]}]}
 
 
+def test_anthropics_request_id_reaches_the_client_as_x_request_id(proxy):
+    for stream in (False, True):
+        resp = proxy.chat({"model": MODEL, "messages": USER_HI, "stream": stream})
+        assert resp.status_code == 200
+        assert resp.headers["x-request-id"] == "req_fake"  # the fake's request-id
+
+
 def test_system_only_conversation_is_sent_as_a_user_turn(proxy, anthropic_upstream):
     # OpenAI answers it; Anthropic needs at least one message.
     reply = proxy.openai().chat.completions.create(

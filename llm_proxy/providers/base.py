@@ -110,6 +110,21 @@ class Adapter:
         return transport.read_body(resp)
 
 
+# Where providers name their id of a request: OpenAI, xAI and DeepSeek "x-request-id",
+# Anthropic "request-id". Clients quote it to the provider's support.
+REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def request_id_of(headers) -> str | None:
+    """The provider's request id from an answer's headers, when it has a sane one."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value and _REQUEST_ID.fullmatch(value):
+            return value
+    return None
+
+
 def classify_status(status: int) -> str:
     if status == 429:
         return RATE_LIMITED
