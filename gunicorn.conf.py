@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 
+from llm_proxy import loop_guard  # noqa: F401  (its id made here is every worker's)
 from llm_proxy.config import Config, ConfigError, load_environment
 
 _env = load_environment()

@@ -133,6 +133,15 @@ class NoUsableKey(ProxyError):
     code = "no_usable_key"
 
 
+class LoopDetected(ProxyError):
+    """A chat request this proxy sent itself: some key's base_url points back at it."""
+    status = 508
+    type = "invalid_request_error"
+    code = "loop_detected"
+    message = ("This proxy received its own upstream request back: a key's base_url points "
+               "at the proxy itself. Fix that key's base_url.")
+
+
 class ClientGone(ProxyError):
     """The client hung up while its answer was on the way (nginx's 499); nobody reads this."""
     status = 499

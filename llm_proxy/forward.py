@@ -17,8 +17,8 @@ from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
 from .key_pool import Key, KeyPool
 from .metrics import NullMetrics
 from .providers import adapter_for
-from .providers.base import (ChatRequest, StreamBroken, StreamState, clean_message,
-                             request_id_of)
+from .providers.base import (ChatRequest, StreamBroken, StreamState, classify_status,
+                             clean_message, request_id_of)
 from .providers.transport import TRANSPORT_ERRORS, is_timeout, release
 from .sse import iter_events, iter_raw
 
@@ -66,6 +66,9 @@ class Forwarder:
                                   "client_closed")
                 raise
             except ProxyError as err:
+                if isinstance(err, UpstreamError):
+                    # Providers echo the key they were sent, in any form.
+                    err.message = clean_message(err.message, (key.api_key,)) or err.message
                 failure = getattr(err, "failure", BAD_REQUEST)
                 self.pool.record_failure(key, failure, message=err.message,
                                          retry_after=getattr(err, "retry_after", None),
@@ -104,11 +107,13 @@ class Forwarder:
         content = adapter.read_body(resp)
         request_id = request_id_of(resp.headers)
         if resp.status_code >= 400:
-            raise _with_request_id(adapter.parse_error(resp.status_code, content, resp.headers),
-                                   request_id)
+            raise _upstream_error(adapter, resp, content, request_id)
         try:
             completion = adapter.parse_response(chat, content)
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except Exception as exc:
+            if not isinstance(exc, (ValueError, KeyError, TypeError, RecursionError)):
+                log.exception("answer translation failed model=%s key=%s", chat.model, key.id)
+            # Another key's upstream may answer properly.
             raise UpstreamError("The upstream answered with a body that is not a valid "
                                 "chat completion.", status=502, failure="server_error") from None
         self.pool.record_success(key, completion.usage)
@@ -127,8 +132,7 @@ class Forwarder:
                 content = adapter.read_body(resp)
             except ProxyError:  # the error body itself broke: the status says enough
                 content = b""
-            raise _with_request_id(adapter.parse_error(resp.status_code, content, resp.headers),
-                                   request_id)
+            raise _upstream_error(adapter, resp, content, request_id)
         state = StreamState()
         chunks = adapter.iter_chunks(chat, iter_events(iter_raw(resp)), state)
         # Wait for the first chunk before answering: until then a failure can still
@@ -147,6 +151,13 @@ class Forwarder:
             if is_timeout(exc):
                 raise UpstreamTimeout() from None
             raise UpstreamUnreachable("The upstream stream broke before any data.") from None
+        except ClientGone:
+            raise
+        except Exception:  # an event the translation cannot read: another key may do better
+            resp.close()
+            log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
+            raise UpstreamError("The proxy could not read the upstream stream.", status=502,
+                                failure="server_error") from None
         self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
         body = self._relay(chat, key, resp, first, chunks, state, started, attempt, request_id)
         headers = {**SSE_HEADERS, "x-request-id": request_id} if request_id else SSE_HEADERS
@@ -158,9 +169,9 @@ class Forwarder:
         outcome = "client_closed"
         message = "stream broke mid-way"
         try:
-            yield b"data: " + first + b"\n\n"
+            yield _event(first)
             for payload in chunks:
-                yield b"data: " + payload + b"\n\n"
+                yield _event(payload)
             # Counted before [DONE] goes out: a client that reads the statistics right
             # after its stream ended finds this stream in them.
             outcome = "ok"
@@ -218,7 +229,22 @@ class Forwarder:
                      f" request_id={request_id}" if request_id else "")
 
 
-def _with_request_id(err: UpstreamError, request_id: str | None) -> UpstreamError:
+def _event(payload: bytes) -> bytes:
+    """One SSE event carrying `payload`; each of its lines needs its own "data: "."""
+    if b"\n" in payload:  # an upstream event spread over several data: lines
+        return b"".join(b"data: " + line + b"\n" for line in payload.split(b"\n")) + b"\n"
+    return b"data: " + payload + b"\n\n"
+
+
+def _upstream_error(adapter, resp, content: bytes, request_id: str | None) -> UpstreamError:
+    """The provider's error answer as an UpstreamError, whatever shape its body has."""
+    status = resp.status_code
+    try:
+        err = adapter.parse_error(status, content, resp.headers)
+    except Exception:
+        log.exception("error translation failed status=%s", status)
+        err = UpstreamError(f"Upstream answered HTTP {status}.", status=status,
+                            failure=classify_status(status))
     err.request_id = request_id
     return err
 

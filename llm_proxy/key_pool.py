@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 from .errors import (AUTH, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, AllKeysCoolingDown,
                      Conflict, ModelNotFound, NoUsableKey, NotFound, bounded_wait)
@@ -30,6 +32,38 @@ def mask_secret(secret: str) -> str:
     if shown == 0:
         return "…"
     return f"{secret[:shown]}…{secret[-shown:]}"
+
+
+# A run of this many characters of a secret, found in an upstream message, is an echo of
+# it (a provider that shows all but the last three, say) and gets masked.
+ECHO_FRAGMENT = 10
+
+
+def mask_echoes(text: str, secret: str) -> str:
+    """`text` with every echo of `secret` masked: raw, JSON-escaped or URL-encoded, and any
+    run of ECHO_FRAGMENT or more of its characters."""
+    if not text or not secret:
+        return text
+    masked = mask_secret(secret)
+    for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}:
+        if form in text:
+            text = text.replace(form, masked)
+    if len(secret) < ECHO_FRAGMENT:
+        return text
+    start = 0
+    while start <= len(secret) - ECHO_FRAGMENT:
+        at = text.find(secret[start:start + ECHO_FRAGMENT])
+        if at < 0:
+            start += 1
+            continue
+        # Extend the run as far as text and secret agree, then mask it whole; look again
+        # from the start, since another part of the secret may be echoed elsewhere.
+        end, stop = start + ECHO_FRAGMENT, at + ECHO_FRAGMENT
+        while end < len(secret) and stop < len(text) and secret[end] == text[stop]:
+            end, stop = end + 1, stop + 1
+        text = text[:at] + masked + text[stop:]
+        start = 0
+    return text
 
 
 def stable_key_id(provider: str, model: str, api_key: str) -> str:
@@ -209,7 +243,7 @@ class KeyPool:
                 key.stats.failures_by_kind[kind] = key.stats.failures_by_kind.get(kind, 0) + 1
             # Providers echo keys in their error messages: masked before it is kept, so
             # no later view of the statistics can show it.
-            key.stats.last_error = (message.replace(key.api_key, key.masked)[:300]
+            key.stats.last_error = (mask_echoes(message, key.api_key)[:300]
                                     if message else kind)
             if generation is not None and generation != key.generation:
                 pass  # about the key as it was

@@ -17,12 +17,15 @@ def iter_raw(response) -> Iterator[bytes]:
     client hangs up, the upstream is closed at once and ClientGone raised.
     """
     raw = response.raw
+    # The proxy asks for no compression; a server that compresses anyway is decoded here
+    # (decoding costs a buffer copy per read, so only then).
+    decode = bool(response.headers.get("content-encoding"))
     hangups = watcher()
     client = client_socket() if hangups is not None else None
     while True:
         watch = hangups.add(client, response) if client is not None else None
         try:
-            data = raw.read1(READ_SIZE)
+            data = raw.read1(READ_SIZE, decode_content=True) if decode else raw.read1(READ_SIZE)
         except Exception:
             if _hung_up(hangups, watch):
                 response.close()

@@ -51,7 +51,8 @@ class AnthropicAdapter(Adapter):
         err = payload.get("error") if isinstance(payload, dict) else None
         err = err if isinstance(err, dict) else {}
         message = err.get("message") if isinstance(err.get("message"), str) else None
-        type_, code, _ = ERROR_TYPES.get(err.get("type"), ("upstream_error", None, status))
+        kind = err.get("type") if isinstance(err.get("type"), str) else None
+        type_, code, _ = ERROR_TYPES.get(kind, ("upstream_error", None, status))
         return UpstreamError(
             clean_message(message) or f"Upstream answered HTTP {status}.",
             status=status, type=type_, code=code, failure=classify_status(status),

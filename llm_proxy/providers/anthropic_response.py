@@ -31,21 +31,27 @@ ERROR_TYPES = {
 
 
 def finish_reason(stop_reason) -> str:
-    return FINISH_REASONS.get(stop_reason, "stop")
+    return FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
 
 
 def error_status(error_type) -> int:
     """The HTTP status Anthropic documents for an error type (502 when unknown)."""
+    if not isinstance(error_type, str):
+        return 502
     return ERROR_TYPES.get(error_type, (None, None, 502))[2]
+
+
+def _count(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def openai_usage(usage: dict | None) -> dict | None:
     """OpenAI usage from Anthropic's, whose input_tokens exclude prompt-cache reads and writes."""
     if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
         return None
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = usage["input_tokens"] + cached + (usage.get("cache_creation_input_tokens") or 0)
-    completion = usage.get("output_tokens") or 0
+    cached = _count(usage.get("cache_read_input_tokens"))
+    prompt = usage["input_tokens"] + cached + _count(usage.get("cache_creation_input_tokens"))
+    completion = _count(usage.get("output_tokens"))
     return {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": cached}}

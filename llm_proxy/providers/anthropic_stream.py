@@ -50,7 +50,11 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
     # went to the client, and the request moves to another key.
     role: bytes | None = None
     for event in events:
-        payload = _object(_json_or_none(event.data))
+        payload = _json_or_none(event.data)
+        if not isinstance(payload, dict):
+            # Every Anthropic event is a JSON object; skipping a garbled one would drop
+            # part of the answer without a word.
+            raise StreamBroken("The upstream sent a stream event that is not a JSON object.")
         kind = payload.get("type") or event.event
         chunk = None
         if kind == "message_start":
@@ -65,7 +69,7 @@ def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
         elif kind == "content_block_delta":
             chunk = _block_delta(out, payload, tool_index, no_arguments_yet)
         elif kind == "content_block_stop":
-            block = payload.get("index")
+            block = _index(payload)
             if block in no_arguments_yet:
                 chunk = _arguments(out, tool_index[block], no_arguments_yet.pop(block))
         elif kind == "message_delta":
@@ -95,8 +99,8 @@ def _block_start(out: ChunkWriter, payload: dict, tool_index: dict,
                  no_arguments_yet: dict) -> bytes | None:
     block = _object(payload.get("content_block"))
     if block.get("type") == "tool_use":
-        index = tool_index[payload.get("index")] = len(tool_index)
-        no_arguments_yet[payload.get("index")] = block.get("input")
+        index = tool_index[_index(payload)] = len(tool_index)
+        no_arguments_yet[_index(payload)] = block.get("input")
         return out.delta({"tool_calls": [{
             "index": index, "id": block.get("id"), "type": "function",
             "function": {"name": block.get("name"), "arguments": ""}}]})
@@ -112,9 +116,9 @@ def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict,
     if kind == "text_delta" and _filled(delta.get("text")):
         return out.delta({"content": delta["text"]})
     if kind == "input_json_delta" and _filled(delta.get("partial_json")):
-        index = tool_index.get(payload.get("index"))
+        index = tool_index.get(_index(payload))
         if index is not None:
-            no_arguments_yet.pop(payload.get("index"), None)
+            no_arguments_yet.pop(_index(payload), None)
             return _arguments(out, index, delta["partial_json"])
     return None  # thinking, signature and citation deltas have no OpenAI counterpart
 
@@ -125,6 +129,12 @@ def _arguments(out: ChunkWriter, index: int, arguments) -> bytes:
         arguments = json.dumps(arguments if isinstance(arguments, dict) else {},
                                ensure_ascii=False)
     return out.delta({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
+
+
+def _index(payload: dict) -> int | None:
+    """The content block index of an event (None when it is not a number)."""
+    index = payload.get("index")
+    return index if isinstance(index, int) else None
 
 
 def _filled(value) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from ..errors import AUTH, BAD_REQUEST, RATE_LIMITED, SERVER, UpstreamError
-from ..key_pool import Key
+from ..key_pool import Key, mask_echoes
 from . import DEFAULT_BASE_URLS, transport
 
 
@@ -169,8 +169,7 @@ def clean_message(message: str | None, secrets: tuple = ()) -> str | None:
     if not message:
         return message
     for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
+        message = mask_echoes(message, secret)
     message = _SECRETISH.sub(lambda m: m.group(0)[:4] + "…", message)
     return message[:MAX_MESSAGE]
 
@@ -193,12 +192,11 @@ def retry_after_from_headers(headers) -> float | None:
             pass
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            parsed = None  # unreadable: fall through to the other hints
-        if parsed is not None:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return max(parsed.timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
+            pass  # unreadable (an absurd zone offset overflows): the other hints decide
     waits = []
     # OpenAI-style durations: "1s", "6m0s", "20ms".
     for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):

@@ -58,7 +58,7 @@ class OpenAIAdapter(Adapter):
                 return
             if not finished and _FINISHED.search(data):
                 finished = True
-            if data.startswith(b'{"error"') or event.event == "error":
+            if event.event == "error" or (b'"error"' in data and _is_error_chunk(data)):
                 raise StreamBroken(_stream_error_message(data))
             # With include_usage every chunk carries "usage": null; only the one with
             # numbers is worth decoding (the others pass through as bytes).
@@ -106,6 +106,19 @@ def _with_stream_usage(chat: ChatRequest) -> bytes:
     except RecursionError:
         raise InvalidRequest("The request body is nested too deeply.",
                              code="invalid_json") from None
+
+
+def _is_error_chunk(data: bytes) -> bool:
+    """An error in place of a chunk: an "error" member (OpenAI, OpenRouter) or a choice
+    that finished with "error" (OpenRouter's mid-stream failure)."""
+    payload = _json_or_none(data)
+    if not isinstance(payload, dict):
+        return False
+    if payload.get("error"):
+        return True
+    choices = payload.get("choices")
+    return isinstance(choices, list) and any(
+        isinstance(c, dict) and c.get("finish_reason") == "error" for c in choices)
 
 
 def _stream_error_message(data: bytes) -> str:

@@ -18,6 +18,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
+from .. import loop_guard
 from ..errors import UpstreamTimeout, UpstreamUnreachable
 
 # What a broken or refused upstream exchange raises.
@@ -117,7 +118,8 @@ def send(method: str, url: str, body: bytes | None, headers: dict, *,
     """Send one request; the answer's body is left unread. Raises ProxyErrors only."""
     try:
         prepared = requests.PreparedRequest()
-        prepared.prepare(method=method, url=url, headers=headers, data=body)
+        prepared.prepare(method=method, url=url, data=body,
+                         headers={**headers, loop_guard.HEADER: loop_guard.INSTANCE_ID})
         return session().send(prepared, stream=True, timeout=timeout, allow_redirects=False,
                               proxies=_proxies_for(url))
     except TRANSPORT_ERRORS as exc:
