@@ -19,7 +19,8 @@ from .metrics import NullMetrics
 from .providers import adapter_for
 from .providers.base import (ChatRequest, StreamBroken, StreamState, classify_status,
                              clean_message, request_id_of)
-from .providers.transport import TRANSPORT_ERRORS, is_timeout, release
+from .hangup import unwatch, watch_client
+from .providers.transport import TRANSPORT_ERRORS, is_timeout, release, track, untrack
 from .sse import iter_events, iter_raw
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,12 @@ class Forwarder:
         adapter = adapter_for(key.provider)
         upstream = adapter.build_request(chat, key)
         sent = time.perf_counter()
-        resp = adapter.send(upstream, stream=False, timeout=self.timeout)
-        self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
-        content = adapter.read_body(resp)
+        with _ClientWatched() as watched:
+            resp = adapter.send(upstream, stream=False, timeout=self.timeout)
+            self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
+            content = adapter.read_body(resp)
+        if watched.left:
+            raise ClientGone()
         request_id = request_id_of(resp.headers)
         if resp.status_code >= 400:
             raise _upstream_error(adapter, resp, content, request_id)
@@ -125,7 +129,11 @@ class Forwarder:
         adapter = adapter_for(key.provider)
         upstream = adapter.build_request(chat, key)
         sent = time.perf_counter()
-        resp = adapter.send(upstream, stream=True, timeout=self.timeout)
+        with _ClientWatched() as watched:  # until the head; iter_raw watches the body
+            resp = adapter.send(upstream, stream=True, timeout=self.timeout)
+        if watched.left:
+            resp.close()
+            raise ClientGone()
         request_id = request_id_of(resp.headers)
         if resp.status_code >= 400:
             try:
@@ -227,6 +235,29 @@ class Forwarder:
                      "true" if chat.stream else "false",
                      f" outcome={outcome}" if outcome else "",
                      f" request_id={request_id}" if request_id else "")
+
+
+class _ClientWatched:
+    """Cuts the upstream call in the block if the client hangs up meanwhile.
+
+    Without it a client that gave up (its own timeout, say) would hold a thread, and the
+    upstream would go on generating, until the upstream answered, up to UPSTREAM_TIMEOUT.
+    The failure the cut causes becomes ClientGone; after a block that ended normally,
+    `left` says whether the client is gone.
+    """
+
+    __slots__ = ("watch", "left")
+
+    def __enter__(self):
+        self.watch = watch_client(track().cut)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        untrack()
+        self.left = unwatch(self.watch)
+        if self.left and exc_type is not None and issubclass(exc_type, ProxyError):
+            raise ClientGone() from None
+        return False
 
 
 def _event(payload: bytes) -> bytes:

@@ -1,10 +1,11 @@
-"""Noticing a client that hangs up while its stream waits on the upstream.
+"""Noticing a client that hangs up while its request waits on the upstream.
 
-A streaming thread blocks reading the upstream; it learns that its client left only when
-it next writes, which a model thinking for a minute may not let it do. One daemon thread
-watches the client sockets of waiting streams (epoll, EPOLLRDHUP) and shuts the upstream
-socket of a stream whose client hung up, so its blocked read returns at once. Like nginx,
-a client that half-closes its side counts as gone.
+A request thread blocks on the upstream (for the answer's head, a non-streamed body, or
+a stream's next event); it learns that its client left only when it next writes, which a
+model thinking for minutes may not let it do. One daemon thread watches the client
+sockets of waiting requests (epoll, EPOLLRDHUP) and cuts the upstream connection of a
+request whose client hung up, so its blocked read returns at once. Like nginx, a client
+that half-closes its side counts as gone.
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ _EVENTS = (getattr(select, "EPOLLRDHUP", 0) | getattr(select, "EPOLLHUP", 0)
 
 
 class Watch:
-    """One client socket and the upstream response to cut when that client leaves."""
+    """One client socket and how to cut its upstream connection when that client leaves."""
 
-    __slots__ = ("fd", "response", "fired")
+    __slots__ = ("fd", "cut", "fired")
 
-    def __init__(self, fd: int, response):
-        self.fd, self.response, self.fired = fd, response, False
+    def __init__(self, fd: int, cut):
+        self.fd, self.cut, self.fired = fd, cut, False
 
 
 class HangupWatcher:
@@ -36,8 +37,9 @@ class HangupWatcher:
         self._watches: dict[int, Watch] = {}
         threading.Thread(target=self._run, name="llm-proxy-hangup", daemon=True).start()
 
-    def add(self, client_socket, response) -> Watch | None:
-        """Watch `client_socket` until discard(); None when it cannot be watched.
+    def add(self, client_socket, cut) -> Watch | None:
+        """Watch `client_socket` until discard(), calling `cut()` if the client leaves;
+        None when it cannot be watched.
 
         The caller watches only while it blocks on the upstream, and discards right
         after, so that no stream is cut once it is done with its connection.
@@ -48,7 +50,7 @@ class HangupWatcher:
             return None
         if fd < 0:
             return None
-        watch = Watch(fd, response)
+        watch = Watch(fd, cut)
         with self._lock:
             # A leftover entry means its socket was closed (epoll forgot it) and the
             # number reused: replace it.
@@ -87,7 +89,7 @@ class HangupWatcher:
                     self._unregister(fd)
                     watch.fired = True
                     try:
-                        watch.response.raw.shutdown()  # urllib3's way to unblock a read
+                        watch.cut()
                     except Exception:  # nothing left to cut
                         pass
 
@@ -113,3 +115,18 @@ def client_socket():
         return None
     environ = request.environ
     return environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+
+
+def watch_client(cut) -> Watch | None:
+    """Start watching the current request's client; None outside a request or without epoll."""
+    hangups = watcher()
+    client = client_socket() if hangups is not None else None
+    return hangups.add(client, cut) if client is not None else None
+
+
+def unwatch(watch: Watch | None) -> bool:
+    """Stop watching; True when the client left meanwhile (and the cut was made)."""
+    if watch is None:
+        return False
+    _watcher.discard(watch)
+    return watch.fired

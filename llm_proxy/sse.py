@@ -23,7 +23,8 @@ def iter_raw(response) -> Iterator[bytes]:
     hangups = watcher()
     client = client_socket() if hangups is not None else None
     while True:
-        watch = hangups.add(client, response) if client is not None else None
+        # raw.shutdown() is urllib3's way to unblock a read from another thread.
+        watch = hangups.add(client, raw.shutdown) if client is not None else None
         try:
             data = raw.read1(READ_SIZE, decode_content=True) if decode else raw.read1(READ_SIZE)
         except Exception:

@@ -265,3 +265,46 @@ def test_client_leaving_before_the_first_chunk_closes_the_upstream(make_proxy, p
         assert (stats.requests, stats.failures) == (1, 0)
     finally:
         fake.close()
+
+
+class HeadlessOpenAI(FakeOpenAI):
+    """Sends nothing at all for up to 10 s (a model thinking before its answer's head),
+    watching for the proxy to hang up."""
+
+    def __init__(self, *args, **kwargs):
+        self.hung_up_at = None
+        super().__init__(*args, **kwargs)
+
+    def _write(self, h, answer):
+        ready, _, _ = select.select([h.connection], [], [], 10)
+        if ready and h.connection.recv(1) == b"":
+            self.hung_up_at = time.monotonic()
+        h.close_connection = True
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_client_leaving_before_the_answers_head_closes_the_upstream(make_proxy, proxy_logs,
+                                                                    stream):
+    fake = HeadlessOpenAI(valid_keys={good_key(0), good_key(1)})
+    try:
+        proxy = make_proxy(key_for(fake) + [{**key_for(fake)[0], "api_key": good_key(1)}])
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+        conn.request("POST", "/v1/chat/completions",
+                     body=json.dumps({**STREAM_BODY, "stream": stream}),
+                     headers={"Content-Type": "application/json"})
+        assert wait_for(lambda: len(fake.calls) == 1, 2.0)
+        time.sleep(0.1)
+        # Like a client whose own timeout ran out.
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        left = time.monotonic()
+        assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
+        assert fake.hung_up_at - left < 2  # the upstream would have waited 10 s
+        assert wait_for(lambda: any("status=499" in line and "outcome=client_closed" in line
+                                    for line in proxy_logs), 2.0), proxy_logs
+        # Nobody to answer: no failover to the next key, and no failure for this one.
+        assert len(fake.calls) == 1
+        stats = proxy.pool.keys()[0].stats
+        assert (stats.requests, stats.failures) == (1, 0)
+    finally:
+        fake.close()

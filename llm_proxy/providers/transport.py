@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import http.cookiejar
 import os
+import socket
 import threading
 
 import requests
@@ -39,6 +40,9 @@ class _OneWrite:
     _join_body = False
 
     def request(self, method, url, body=None, headers=None, **kwargs):
+        in_flight = getattr(_local, "in_flight", None)
+        if in_flight is not None:
+            in_flight.conn = self
         self._join_body = body is not None
         super().request(method, url, body=body, headers=headers, **kwargs)
 
@@ -97,6 +101,31 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 
 _local = threading.local()
 _proxies: dict[str, dict] = {}
+
+
+class InFlight:
+    """The connection the calling thread's next upstream request goes out on, so that
+    another thread (the hang-up watcher) can cut it while the request waits."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self):
+        self.conn = None
+
+    def cut(self) -> None:
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def track() -> InFlight:
+    """Note the connection of this thread's upstream requests until untrack()."""
+    in_flight = _local.in_flight = InFlight()
+    return in_flight
+
+
+def untrack() -> None:
+    _local.in_flight = None
 
 
 def session() -> requests.Session:
