@@ -52,14 +52,15 @@ class Forwarder:
             if previous is not None:
                 self._log_failover(chat, previous, key, last_error)
             tried.add(key.id)
-            # Read before the request is built from the key: an edit from here on makes
-            # this attempt's failure one about the key as it was.
-            generation = key.generation
+            # The key as this attempt sends it. An edit from here on (a new secret or URL)
+            # neither mixes into the request nor lets its failure mark the edited key, and
+            # the secret sent is the one masked in what comes back.
+            sent = self.pool.snapshot(key)
             try:
                 if chat.stream:
-                    response = self._stream(chat, key, started, attempt)
+                    response = self._stream(chat, key, sent, started, attempt)
                 else:
-                    response = self._complete(chat, key, started, attempt)
+                    response = self._complete(chat, key, sent, started, attempt)
             except ClientGone:
                 # Not the key's doing: it counts as served, and nobody is left to answer.
                 self.pool.record_success(key)
@@ -69,11 +70,11 @@ class Forwarder:
             except ProxyError as err:
                 if isinstance(err, UpstreamError):
                     # Providers echo the key they were sent, in any form.
-                    err.message = clean_message(err.message, (key.api_key,)) or err.message
+                    err.message = clean_message(err.message, (sent.api_key,)) or err.message
                 failure = getattr(err, "failure", BAD_REQUEST)
                 self.pool.record_failure(key, failure, message=err.message,
                                          retry_after=getattr(err, "retry_after", None),
-                                         generation=generation)
+                                         generation=sent.generation, secret=sent.api_key)
                 if failure == BAD_REQUEST:
                     self._log_request(chat, key, err.status, attempt, started,
                                       request_id=getattr(err, "request_id", None))
@@ -99,13 +100,14 @@ class Forwarder:
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _complete(self, chat: ChatRequest, key: Key, started: float, attempt: int) -> Response:
+    def _complete(self, chat: ChatRequest, key: Key, sent: Key, started: float,
+                  attempt: int) -> Response:
         adapter = adapter_for(key.provider)
-        upstream = adapter.build_request(chat, key)
-        sent = time.perf_counter()
+        upstream = adapter.build_request(chat, sent)
+        sent_at = time.perf_counter()
         with _ClientWatched() as watched:
             resp = adapter.send(upstream, stream=False, timeout=self.timeout)
-            self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent)
+            self.metrics.upstream_latency(key.provider, chat.model, time.perf_counter() - sent_at)
             content = adapter.read_body(resp)
         if watched.left:
             raise ClientGone()
@@ -125,10 +127,11 @@ class Forwarder:
         return Response(completion.body, 200, content_type="application/json",
                         headers={"x-request-id": request_id} if request_id else None)
 
-    def _stream(self, chat: ChatRequest, key: Key, started: float, attempt: int) -> Response:
+    def _stream(self, chat: ChatRequest, key: Key, sent: Key, started: float,
+                attempt: int) -> Response:
         adapter = adapter_for(key.provider)
-        upstream = adapter.build_request(chat, key)
-        sent = time.perf_counter()
+        upstream = adapter.build_request(chat, sent)
+        sent_at = time.perf_counter()
         with _ClientWatched() as watched:  # until the head; iter_raw watches the body
             resp = adapter.send(upstream, stream=True, timeout=self.timeout)
         if watched.left:
@@ -166,13 +169,15 @@ class Forwarder:
             log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
             raise UpstreamError("The proxy could not read the upstream stream.", status=502,
                                 failure="server_error") from None
-        self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent)
-        body = self._relay(chat, key, resp, first, chunks, state, started, attempt, request_id)
+        self.metrics.first_byte(key.provider, chat.model, time.perf_counter() - sent_at)
+        body = self._relay(chat, key, sent.api_key, resp, first, chunks, state, started,
+                           attempt, request_id)
         headers = {**SSE_HEADERS, "x-request-id": request_id} if request_id else SSE_HEADERS
         return Response(body, 200, content_type="text/event-stream; charset=utf-8",
                         headers=headers)
 
-    def _relay(self, chat, key, resp, first, chunks, state, started, attempt, request_id):
+    def _relay(self, chat, key, secret, resp, first, chunks, state, started, attempt,
+               request_id):
         """The client's SSE body: forwarded chunk by chunk, closing the upstream at the end."""
         outcome = "client_closed"
         message = "stream broke mid-way"
@@ -193,11 +198,11 @@ class Forwarder:
             message = exc.message if isinstance(exc, StreamBroken) else (
                 "The upstream timed out mid-stream." if is_timeout(exc)
                 else "The upstream connection broke mid-stream.")
-            yield _error_event(message, key)
+            yield _error_event(message, secret)
         except Exception:  # a translation bug must not leave the client hanging
             outcome = "broken"
             log.exception("stream translation failed model=%s key=%s", chat.model, key.id)
-            yield _error_event("The proxy could not translate the upstream stream.", key)
+            yield _error_event("The proxy could not translate the upstream stream.", secret)
         finally:
             # A finished stream hands its connection back for reuse (no new TLS handshake
             # for the next request); any other end drops it at once, also when the client
@@ -207,7 +212,7 @@ class Forwarder:
             else:
                 resp.close()
             if outcome == "broken":
-                self.pool.record_failure(key, STREAM, message=message)
+                self.pool.record_failure(key, STREAM, message=message, secret=secret)
                 self.pool.add_usage(key, state.usage)
                 self._log_request(chat, key, 502, attempt, started, outcome, request_id)
             elif outcome == "client_closed":
@@ -280,9 +285,9 @@ def _upstream_error(adapter, resp, content: bytes, request_id: str | None) -> Up
     return err
 
 
-def _error_event(message: str, key: Key) -> bytes:
-    """An OpenAI-style error event; the key's own secret is masked even in odd formats."""
-    payload = {"error": {"message": clean_message(message, (key.api_key,)),
+def _error_event(message: str, secret: str) -> bytes:
+    """An OpenAI-style error event; the secret sent is masked even in odd formats."""
+    payload = {"error": {"message": clean_message(message, (secret,)),
                          "type": "upstream_error",
                          "param": None, "code": "stream_broken"}}
     return b"data: " + json.dumps(payload).encode() + b"\n\n"

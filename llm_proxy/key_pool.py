@@ -5,6 +5,7 @@ backend (shared through Redis, say) can take its place without touching the call
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -228,23 +229,29 @@ class KeyPool:
 
     def record_failure(self, key: Key, kind: str, *, message: str = "",
                        retry_after: float | None = None, count: bool = True,
-                       generation: int | None = None) -> None:
+                       generation: int | None = None, secret: str | None = None) -> None:
         """Count a failed attempt and move the key into the state the failure calls for.
 
         count=False (a health check, not a client request) changes state only. A failure
         of a request sent with an older `generation` of the key (its secret or URL edited
-        since) is counted but leaves the state alone.
+        since) is counted but leaves the state alone. `secret` is the one the request
+        carried, when it may differ from the key's current one.
         """
+        # Providers echo keys in their error messages: masked before it is kept, so no
+        # later view of the statistics can show it (and outside the lock: it takes time).
+        last_error = kind
+        if message:
+            last_error = mask_echoes(message, secret or key.api_key)
+            if secret and secret != key.api_key:
+                last_error = mask_echoes(last_error, key.api_key)
+            last_error = last_error[:300]
         with self._lock:
             now = self._clock()
             old = key.status(now)
             if count:
                 key.stats.failures += 1
                 key.stats.failures_by_kind[kind] = key.stats.failures_by_kind.get(kind, 0) + 1
-            # Providers echo keys in their error messages: masked before it is kept, so
-            # no later view of the statistics can show it.
-            key.stats.last_error = (mask_echoes(message, key.api_key)[:300]
-                                    if message else kind)
+            key.stats.last_error = last_error
             if generation is not None and generation != key.generation:
                 pass  # about the key as it was
             elif kind == AUTH:
@@ -264,6 +271,11 @@ class KeyPool:
             new = key.status(now)
         if new != old and self._on_state_change:
             self._on_state_change(key, old, new, kind)
+
+    def snapshot(self, key: Key) -> Key:
+        """A copy of `key` as it is now, never half-way through an edit."""
+        with self._lock:
+            return copy.copy(key)
 
     def soonest_recovery(self, model: str) -> float | None:
         """Seconds until the first key of `model` can serve again, when none can now.

@@ -150,6 +150,29 @@ def test_failure_of_a_request_sent_before_an_edit_leaves_the_edited_key_alone(
     assert openai_upstream.keys_used()[-1] == good_key(0)
 
 
+def test_a_secret_replaced_during_its_request_is_still_masked_in_the_answer(
+        make_proxy, openai_upstream):
+    old = "hf_ABCDEFGHIJQRSTUVWXYZ0123456789"  # no sk- prefix: only masking by value works
+    proxy = make_proxy([{"provider": "openai-compatible", "model": "gpt-4o", "api_key": old,
+                         "base_url": openai_upstream.base_url}])
+    openai_upstream.fail(old, Reply(401, {"error": {
+        "message": f"Invalid token provided: {old}.", "type": "invalid_request_error",
+        "param": None, "code": "invalid_api_key"}}, delay=1.0))
+    key_id = proxy.pool.keys()[0].id
+    got = {}
+    thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
+    thread.start()
+    assert wait_until(lambda: len(openai_upstream.calls) == 1)
+    assert proxy.admin("PATCH", f"/api/keys/{key_id}",
+                       {"api_key": good_key(0)}).status_code == 200
+    thread.join(10)
+    assert got["resp"].status_code == 401
+    assert old not in got["resp"].text and "ABCDEFGHIJQRSTUVWXYZ" not in got["resp"].text
+    assert "Invalid token provided: hf_A" in got["resp"].json()["error"]["message"]
+    listing = proxy.admin("GET", "/api/keys").text
+    assert old not in listing and "ABCDEFGHIJQRSTUVWXYZ" not in listing
+
+
 def wait_until(predicate, timeout=5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
