@@ -143,23 +143,29 @@ class _Ring:
         # delete) neither repeats nor skips anyone's turn.
         start = _next_turn([k.id for k in keys], old)
         self.cycle = itertools.cycle(keys[start:] + keys[:start])
-        # The key whose turn came just before `start`: what the next rebuild resumes after.
-        self.last: str | None = (keys[start - 1].id if old is not None and old.last is not None
-                                 else None)
+        # The key served last (set by acquire), else the one whose turn is next: what the
+        # next rebuild resumes from when no request came in between.
+        self.last: str | None = None
+        self.upcoming: str | None = keys[start].id if old is not None else None
 
 
 def _next_turn(ids: list[str], old: _Ring | None) -> int:
-    """Index in `ids` of the key whose turn is next after the old ring's last one."""
-    if old is None or old.last is None:
+    """Index in `ids` of the key whose turn is next in the old ring."""
+    if old is None:
         return 0
-    if old.last in ids:
+    if old.last is not None and old.last in ids:
         return (ids.index(old.last) + 1) % len(ids)
-    # The key served last is gone: the turn passes to the next one of the old order still here.
+    if old.last is None and old.upcoming in ids:
+        return ids.index(old.upcoming)
+    # That key is gone: the turn passes to the next one of the old order still here.
     old_ids = [k.id for k in old.keys]
-    if old.last in old_ids:
-        at = old_ids.index(old.last)
+    gone = old.last if old.last is not None else old.upcoming
+    if gone in old_ids:
+        at = old_ids.index(gone)
+        after = old_ids[at + 1:] + old_ids[:at] if old.last is not None else \
+            old_ids[at:] + old_ids[:at]
         present = set(ids)
-        for key_id in old_ids[at + 1:] + old_ids[:at]:
+        for key_id in after:
             if key_id in present:
                 return ids.index(key_id)
     return 0
@@ -200,7 +206,7 @@ class KeyPool:
             for _ in range(len(ring.keys)):
                 key = next(ring.cycle)
                 if key.id not in tried and key.usable(now):
-                    ring.last = key.id
+                    ring.last, ring.upcoming = key.id, None
                     key.stats.requests += 1
                     key.stats.last_used = now
                     return key

@@ -195,6 +195,17 @@ def test_pool_rebuild_after_the_last_served_key_is_deleted_passes_the_turn_on():
     assert take(5) == ["sk-2", "sk-3", "sk-9", "sk-0", "sk-2"]
 
 
+def test_pool_rebuild_after_deleting_the_last_served_key_then_adding_one():
+    pool = KeyPool([{"provider": "openai", "model": "m", "api_key": f"sk-{i}-0123456789"}
+                    for i in range(3)])
+    take = lambda n: [pool.acquire("m").api_key[:4] for _ in range(n)]  # noqa: E731
+    assert take(1) == ["sk-0"]
+    pool.delete(next(k.id for k in pool.keys() if k.api_key.startswith("sk-0")))
+    pool.add([{"provider": "openai", "model": "m", "api_key": "sk-9-0123456789"}])
+    # sk-1 was next before the changes and stays next; the new key waits for its turn.
+    assert take(4) == ["sk-1", "sk-2", "sk-9", "sk-1"]
+
+
 # -- connection reuse (over gunicorn in test_gunicorn.py: the test server closes every
 # client connection, so each request there runs in a thread of its own) -----------------------
 
