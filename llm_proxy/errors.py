@@ -17,6 +17,7 @@ NETWORK = "network"
 TIMEOUT = "timeout"
 BAD_REQUEST = "bad_request"
 STREAM = "stream_broken"
+LOOP = "loop"  # the key's base_url leads back to this proxy: useless until edited
 
 
 class ProxyError(Exception):

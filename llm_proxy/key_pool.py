@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
-from .errors import (AUTH, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, AllKeysCoolingDown,
+from .errors import (AUTH, LOOP, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, AllKeysCoolingDown,
                      Conflict, ModelNotFound, NoUsableKey, NotFound, bounded_wait)
 
 # 5xx, network and timeout failures cool a key briefly; repeated failures double it.
@@ -260,7 +260,7 @@ class KeyPool:
             key.stats.last_error = last_error
             if generation is not None and generation != key.generation:
                 pass  # about the key as it was
-            elif kind == AUTH:
+            elif kind in (AUTH, LOOP):
                 key.invalid = True
             elif kind == RATE_LIMITED:
                 wait = bounded_wait(retry_after)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from .errors import AUTH, BAD_REQUEST, ProxyError, UpstreamError
+from .errors import AUTH, BAD_REQUEST, LOOP, ProxyError, UpstreamError
 from .key_pool import Key, KeyPool
 from .providers import adapter_for
 from .providers.base import _json_or_none, clean_message
@@ -38,7 +38,7 @@ def probe_key(key: Key, pool: KeyPool, config) -> dict:
     log.info("key tested key=%s model=%s provider=%s ok=false status=%s reason=%s",
              key.id, key.model, key.provider, err.status, failure)
     return {"ok": False, "status": err.status, "error": err.envelope()["error"],
-            "invalid": failure == AUTH}
+            "invalid": failure in (AUTH, LOOP)}
 
 
 def _call(key: Key, config) -> ProxyError | None:

@@ -114,10 +114,17 @@ def test_a_key_pointing_back_at_the_proxy_is_refused_at_once(make_proxy, openai_
     err = resp.json()["error"]
     assert err["code"] == "loop_detected" and "base_url" in err["message"]
     assert "sk-loop-0123456789" not in resp.text
-    # One request in, one back out: no pile of requests calling each other.
+    # One request in, one back out: no pile of requests calling each other. The key is
+    # useless until its base_url is fixed, so it is marked invalid, not cooled down (which
+    # would answer later requests with a misleading rate limit).
     loop_key = next(k for k in proxy.admin("GET", "/api/keys").json()["keys"]
                     if k["model"] == "loop")
     assert loop_key["stats"]["requests"] == 1
+    assert loop_key["status"] == "invalid" and "base_url" in loop_key["stats"]["last_error"]
+    again = proxy.chat({**HI, "model": "loop"}, timeout=10)
+    assert again.status_code == 503 and again.json()["error"]["code"] == "no_usable_key"
+    check = proxy.admin("POST", f"/api/keys/{loop_key['id']}/test")
+    assert check.json()["ok"] is False and check.json()["invalid"] is True
     assert proxy.chat(HI).status_code == 200
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ..errors import AUTH, BAD_REQUEST, RATE_LIMITED, SERVER, UpstreamError
+from ..errors import AUTH, BAD_REQUEST, LOOP, RATE_LIMITED, SERVER, UpstreamError
 from ..key_pool import Key, mask_echoes
 from . import DEFAULT_BASE_URLS, transport
 
@@ -88,10 +88,12 @@ class Adapter:
         """The provider's error answer as an UpstreamError with `failure` and `retry_after`."""
         payload = _json_or_none(content)
         message, type_, code, param = _openai_error_fields(payload)
+        failure = classify_status(status)
+        if status == 508 and code == "loop_detected":
+            failure = LOOP  # this proxy's own answer to a key pointing back at it
         return UpstreamError(
             clean_message(message) or f"Upstream answered HTTP {status}.",
-            status=status, type=type_, code=code, param=param,
-            failure=classify_status(status),
+            status=status, type=type_, code=code, param=param, failure=failure,
             retry_after=retry_after_from_headers(headers) if status == 429 else None)
 
     # -- transport ---------------------------------------------------------------------
