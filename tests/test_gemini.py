@@ -318,16 +318,24 @@ def test_parameter_mapping(proxy, gemini_upstream, params, expected):
                                                           else set())
 
 
-@pytest.mark.parametrize("effort,level", [("low", "low"), ("high", "high"),
-                                          ("none", "minimal")])
-def test_reasoning_effort_is_a_thinking_level_for_gemini_3(make_proxy, gemini_upstream,
-                                                           effort, level):
-    proxy = make_proxy([_entry(gemini_upstream, 0, model="gemini-3-pro-preview")])
-    resp = proxy.chat({"model": "gemini-3-pro-preview", "messages": HI,
-                       "reasoning_effort": effort})
+@pytest.mark.parametrize("model,effort,thinking", [
+    # Gemini 3 Pro has two levels, Flash four; neither can switch thinking off.
+    ("gemini-3-pro-preview", "low", {"thinkingLevel": "low"}),
+    ("gemini-3-pro-preview", "medium", {"thinkingLevel": "high"}),
+    ("gemini-3-pro-preview", "none", {"thinkingLevel": "low"}),
+    ("models/gemini-3-pro-preview", "minimal", {"thinkingLevel": "low"}),
+    ("gemini-3-flash-preview", "medium", {"thinkingLevel": "medium"}),
+    ("gemini-3-flash-preview", "none", {"thinkingLevel": "minimal"}),
+    # Gemini 2.5 Pro cannot switch thinking off either: its smallest budget.
+    ("gemini-2.5-pro", "none", {"thinkingBudget": 128}),
+    ("gemini-2.5-flash-lite", "none", {"thinkingBudget": 0}),
+])
+def test_reasoning_effort_follows_each_gemini_models_own_settings(make_proxy, gemini_upstream,
+                                                                  model, effort, thinking):
+    proxy = make_proxy([_entry(gemini_upstream, 0, model=model)])
+    resp = proxy.chat({"model": model, "messages": HI, "reasoning_effort": effort})
     assert resp.status_code == 200, resp.text
-    assert _sent(gemini_upstream)["generationConfig"] == {
-        "thinkingConfig": {"thinkingLevel": level}}
+    assert _sent(gemini_upstream)["generationConfig"] == {"thinkingConfig": thinking}
 
 
 def test_unknown_reasoning_effort_is_a_clear_400(proxy, gemini_upstream):

@@ -25,11 +25,15 @@ RENAMES = {
     "top_k": ("topK", True),  # not OpenAI's, but sent by clients that know Gemini has it
 }
 
-# reasoning_effort → thinkingConfig. Gemini 3 takes the level by name; Gemini 2.5 takes a
-# token budget, with the figures Google's own OpenAI-compatible endpoint uses (low, medium,
-# high: 1K, 8K, 24K; none: thinking off). 2.5 has no level under "low", so minimal is low.
+# reasoning_effort → thinkingConfig (https://ai.google.dev/gemini-api/docs/thinking).
+# Gemini 3 takes a level by name: Flash models all four, the others only low and high.
+# Gemini 2.5 takes a token budget, with the figures Google's own OpenAI-compatible
+# endpoint uses (low, medium, high: 1K, 8K, 24K; none: 0, thinking off), except that 2.5
+# Pro cannot switch thinking off and gets its smallest budget, 128.
 EFFORTS = ("none", "minimal", "low", "medium", "high")
 _BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+_PRO_SMALLEST_BUDGET = 128
+_TWO_LEVELS = {"none": "low", "minimal": "low", "low": "low", "medium": "high", "high": "high"}
 _GENERATION = re.compile(r"gemini-(\d+)")
 
 # Parameters Gemini has nothing for and whose loss would change what the client gets.
@@ -75,10 +79,14 @@ def thinking_config(effort, model: str) -> dict:
     if effort not in EFFORTS:
         raise InvalidRequest(f"'reasoning_effort' must be one of {', '.join(EFFORTS)}.",
                              param="reasoning_effort", code="invalid_value")
-    match = _GENERATION.match(model)
+    match = _GENERATION.search(model)
     if match and int(match.group(1)) >= 3:
-        # Gemini 3 cannot switch thinking off; its lowest level is the nearest.
-        return {"thinkingLevel": "minimal" if effort == "none" else effort}
+        if "flash" in model:
+            # Thinking cannot be switched off; the lowest level is the nearest.
+            return {"thinkingLevel": "minimal" if effort == "none" else effort}
+        return {"thinkingLevel": _TWO_LEVELS[effort]}
+    if effort == "none" and "pro" in model:
+        return {"thinkingBudget": _PRO_SMALLEST_BUDGET}
     return {"thinkingBudget": _BUDGETS[effort]}
 
 
