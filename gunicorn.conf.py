@@ -84,9 +84,12 @@ keepalive = 75
 accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
+# gunicorn's own lines go to stdout with the application's; with LOG_FORMAT=json they
+# (and the access log, when on) are JSON lines too. gunicorn's log flags still apply.
 if _env.get("LOG_FORMAT", "text").strip().lower() == "json":
-    # gunicorn's own lines (and its access log, when on) as JSON too; its flags still apply.
     logger_class = "llm_proxy.gunicorn_logging.JsonLogger"
+else:
+    logger_class = "llm_proxy.gunicorn_logging.StdoutLogger"
 
 # -- behind a reverse proxy --------------------------------------------------------------
 # gunicorn trusts X-Forwarded-For/-Proto only from these addresses. Behind nginx, Traefik

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 
 import pytest
 import requests
 
 from conftest import good_key
-from gunicorn_process import Gunicorn
+from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -123,6 +125,31 @@ def test_json_logs_keep_gunicorns_access_log_and_log_level_flags(openai_upstream
                          env={"LOG_FORMAT": "json", "LOG_LEVEL": "ERROR"})
     server.stop()
     assert quiet.read_text().strip() == ""  # no INFO line from gunicorn either
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_gunicorns_own_lines_go_to_stdout_with_the_applications(tmp_path, log_format):
+    port = free_port()
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            gunicorn_command() + ["wsgi:app", "--no-control-socket"], cwd=REPO,
+            env=clean_environment(PORT=str(port), LOG_FORMAT=log_format, LLM_KEYS="[]",
+                                  ADMIN_TOKEN="admin-token-0123456789"),
+            stdout=stdout, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    assert "Listening at" in out.read_text() and "Web UI:" in out.read_text()
+    assert err.read_text() == ""
 
 
 def worker_pids(master: int) -> list[int]:
