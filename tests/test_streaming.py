@@ -308,3 +308,27 @@ def test_client_leaving_before_the_answers_head_closes_the_upstream(make_proxy, 
         assert (stats.requests, stats.failures) == (1, 0)
     finally:
         fake.close()
+
+
+def test_client_gone_before_the_upstream_call_starts_is_never_served(make_proxy, proxy_logs):
+    # Half-closed at once (or timed out while queued for a thread): gone before any
+    # upstream connection exists to be cut.
+    fake = HeadlessOpenAI(valid_keys={good_key(0)})
+    try:
+        proxy = make_proxy(key_for(fake))
+        body = json.dumps({**STREAM_BODY, "stream": False}).encode()
+        sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: proxy\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        sock.shutdown(socket.SHUT_WR)
+        try:
+            assert wait_for(lambda: any("status=499" in line and "client_closed" in line
+                                        for line in proxy_logs), 3.0), proxy_logs
+            # Either the upstream was never called, or it was let go at once.
+            assert not fake.calls or wait_for(lambda: fake.hung_up_at is not None, 2.0)
+        finally:
+            sock.close()
+    finally:
+        fake.close()
+

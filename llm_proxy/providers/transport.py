@@ -43,6 +43,8 @@ class _OneWrite:
         in_flight = getattr(_local, "in_flight", None)
         if in_flight is not None:
             in_flight.conn = self
+            if in_flight.cancelled:  # the client left before there was a connection to cut
+                raise ConnectionAbortedError("the client left")
         self._join_body = body is not None
         super().request(method, url, body=body, headers=headers, **kwargs)
 
@@ -62,6 +64,10 @@ class _OneWrite:
         super().send(data)
 
     def getresponse(self):
+        in_flight = getattr(_local, "in_flight", None)
+        if in_flight is not None and in_flight.cancelled:
+            # Cut while the connection was still being made: there was no socket to shut.
+            raise ConnectionAbortedError("the client left")
         if self._held:  # a body that turned out empty: the head alone
             held, self._held = self._held, b""
             super().send(held)
@@ -107,12 +113,16 @@ class InFlight:
     """The connection the calling thread's next upstream request goes out on, so that
     another thread (the hang-up watcher) can cut it while the request waits."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "cancelled")
 
     def __init__(self):
         self.conn = None
+        self.cancelled = False
 
     def cut(self) -> None:
+        # Flag first, then look: the request thread records its connection first, then
+        # looks at the flag, so one of the two always sees the other.
+        self.cancelled = True
         sock = getattr(self.conn, "sock", None)
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
