@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, redirect
+from flask import Flask, Response, redirect, request
 
 from .config import Config
 
@@ -23,7 +23,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     elif isinstance(config, dict):
         config = Config.from_env(config, dotenv_path=None)
 
-    from . import chat, errors, keys_api, redaction
+    from . import chat, errors, keys_api, loop_guard, redaction
+    from .errors import LoopDetected
     from .forward import Forwarder
     from .key_pool import KeyPool
     from .logs import setup_logging
@@ -57,6 +58,14 @@ def create_app(config: Config | dict | None = None) -> Flask:
     from flask_cors import CORS
     CORS(app, origins=list(config.cors_origins), expose_headers=["Retry-After"],
          allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+    @app.before_request
+    def _note_proxy_chain():
+        # Every request notes its chain, so no upstream call (a key check from the admin
+        # API, say) ever carries an earlier request's.
+        if loop_guard.arrived(request.headers.get(loop_guard.HEADER)) \
+                and request.blueprint == "chat":
+            raise LoopDetected()
 
     @app.get("/")
     def index():

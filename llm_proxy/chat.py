@@ -6,8 +6,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from .auth import require_token
-from . import loop_guard
-from .errors import InvalidRequest, LoopDetected, ModelNotFound
+from .errors import InvalidRequest, ModelNotFound
 from .providers.base import ChatRequest
 from .request_body import read_body
 
@@ -16,8 +15,6 @@ bp = Blueprint("chat", __name__)
 
 @bp.before_request
 def _check_proxy_token():
-    if request.headers.get(loop_guard.HEADER) == loop_guard.INSTANCE_ID:
-        raise LoopDetected()
     if request.method == "OPTIONS":
         return  # a browser's CORS preflight never carries credentials
     tokens = current_app.config["PROXY"].proxy_tokens

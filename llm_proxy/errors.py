@@ -139,8 +139,12 @@ class LoopDetected(ProxyError):
     status = 508
     type = "invalid_request_error"
     code = "loop_detected"
-    message = ("This proxy received its own upstream request back: a key's base_url points "
-               "at the proxy itself. Fix that key's base_url.")
+    message = ("This proxy received its own upstream request back: a key's base_url leads "
+               "back to the proxy. Fix that key's base_url.")
+
+    def headers(self) -> dict:
+        from . import loop_guard  # who detected it: the proxy whose key it is marks it
+        return {loop_guard.HEADER: loop_guard.INSTANCE_ID}
 
 
 class ClientGone(ProxyError):

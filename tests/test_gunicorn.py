@@ -195,3 +195,43 @@ def assert_one_line_exit(env: dict, expected: str) -> None:
     assert lines[0].startswith("llm-proxy: configuration error: ")
     assert expected in lines[0]
     assert SECRET not in stderr + proc.stdout.decode() and "SECRET" not in stderr
+
+
+# -- loops between separate proxy processes ------------------------------------------------
+
+def add_key(server, base_url: str, model: str = "gpt-4o") -> str:
+    resp = requests.post(server.url + "/api/keys", timeout=10, json={
+        "provider": "openai-compatible", "model": model, "api_key": f"sk-hop-{server.port}",
+        "base_url": base_url}, headers={"Authorization": f"Bearer {SETTINGS['ADMIN_TOKEN']}"})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"] if "id" in resp.json() else resp.json()["keys"][0]["id"]
+
+
+def key_status(server, key_id: str) -> str:
+    listing = requests.get(server.url + "/api/keys", timeout=10, headers={
+        "Authorization": f"Bearer {SETTINGS['ADMIN_TOKEN']}"}).json()["keys"]
+    return next(k["status"] for k in listing if k["id"] == key_id)
+
+
+def test_two_proxies_pointing_at_each_other_stop_at_once(gunicorn_server):
+    a, b = gunicorn_server([]), gunicorn_server([])
+    a_key, b_key = add_key(a, b.url + "/v1"), add_key(b, a.url + "/v1")
+    started = time.monotonic()
+    resp = requests.post(a.url + "/v1/chat/completions", timeout=30, json={
+        "model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert resp.status_code == 508 and resp.json()["error"]["code"] == "loop_detected"
+    assert time.monotonic() - started < 5  # not a pile of requests waiting on each other
+    for server in (a, b):
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    # Neither key points at its own proxy: they cool like any failing upstream.
+    assert key_status(a, a_key) == "cooling_down" and key_status(b, b_key) == "cooling_down"
+
+
+def test_a_proxy_in_front_of_a_looping_proxy_keeps_its_key(gunicorn_server):
+    front, back = gunicorn_server([]), gunicorn_server([])
+    front_key, back_key = add_key(front, back.url + "/v1"), add_key(back, back.url + "/v1")
+    resp = requests.post(front.url + "/v1/chat/completions", timeout=30, json={
+        "model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert resp.status_code == 508
+    assert key_status(back, back_key) == "invalid"  # its own key points at itself
+    assert key_status(front, front_key) == "cooling_down"  # the front's key is fine

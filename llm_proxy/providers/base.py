@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from .. import loop_guard
 from ..errors import AUTH, BAD_REQUEST, LOOP, RATE_LIMITED, SERVER, UpstreamError
 from ..key_pool import Key, mask_echoes
 from . import DEFAULT_BASE_URLS, transport
@@ -89,8 +90,8 @@ class Adapter:
         payload = _json_or_none(content)
         message, type_, code, param = _openai_error_fields(payload)
         failure = classify_status(status)
-        if status == 508 and code == "loop_detected":
-            failure = LOOP  # this proxy's own answer to a key pointing back at it
+        if status == 508 and code == "loop_detected" and loop_guard.ours(headers):
+            failure = LOOP  # this proxy's own answer to one of its keys pointing back at it
         return UpstreamError(
             clean_message(message) or f"Upstream answered HTTP {status}.",
             status=status, type=type_, code=code, param=param, failure=failure,

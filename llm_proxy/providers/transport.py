@@ -158,7 +158,7 @@ def send(method: str, url: str, body: bytes | None, headers: dict, *,
     try:
         prepared = requests.PreparedRequest()
         prepared.prepare(method=method, url=url, data=body,
-                         headers={**headers, loop_guard.HEADER: loop_guard.INSTANCE_ID})
+                         headers={**headers, loop_guard.HEADER: loop_guard.outgoing()})
         return session().send(prepared, stream=True, timeout=timeout, allow_redirects=False,
                               proxies=_proxies_for(url))
     except TRANSPORT_ERRORS as exc:
