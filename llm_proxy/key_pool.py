@@ -141,11 +141,12 @@ class _Ring:
         self.keys = keys
         # Restart the cycle where the old one would have gone on, so a rebuild (add, edit,
         # delete) neither repeats nor skips anyone's turn.
-        start = _next_turn([k.id for k in keys], old)
+        ids = [k.id for k in keys]
+        start = _next_turn(ids, old)
         self.cycle = itertools.cycle(keys[start:] + keys[:start])
-        # The key served last (set by acquire), else the one whose turn is next: what the
-        # next rebuild resumes from when no request came in between.
-        self.last: str | None = None
+        # The key served last (kept while it exists), else the one whose turn is next:
+        # what the next rebuild resumes from, however many rebuilds come in between.
+        self.last: str | None = old.last if old is not None and old.last in ids else None
         self.upcoming: str | None = keys[start].id if old is not None else None
 
 

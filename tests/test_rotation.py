@@ -206,6 +206,18 @@ def test_pool_rebuild_after_deleting_the_last_served_key_then_adding_one():
     assert take(4) == ["sk-1", "sk-2", "sk-9", "sk-1"]
 
 
+def test_a_new_key_gets_the_same_turn_whatever_changed_before_it_came():
+    def run(unrelated_change: bool) -> list:
+        pool = KeyPool([{"provider": "openai", "model": "m", "api_key": f"sk-{i}-0123456789"}
+                        for i in range(1, 3)])
+        assert [pool.acquire("m").api_key[:4] for _ in range(2)] == ["sk-1", "sk-2"]
+        if unrelated_change:  # a rebuild that touches nothing of model m
+            pool.add([{"provider": "openai", "model": "other", "api_key": "sk-o-0123456789"}])
+        pool.add([{"provider": "openai", "model": "m", "api_key": "sk-3-0123456789"}])
+        return [pool.acquire("m").api_key[:4] for _ in range(3)]
+    assert run(False) == run(True) == ["sk-3", "sk-1", "sk-2"]
+
+
 # -- connection reuse (over gunicorn in test_gunicorn.py: the test server closes every
 # client connection, so each request there runs in a thread of its own) -----------------------
 
