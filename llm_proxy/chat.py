@@ -6,7 +6,8 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from .auth import require_token
-from .errors import InvalidRequest, ModelNotFound
+from . import loop_guard
+from .errors import InvalidRequest, LoopDetected, ModelNotFound
 from .providers.base import ChatRequest
 from .request_body import read_body
 
@@ -20,6 +21,8 @@ def _check_proxy_token():
     tokens = current_app.config["PROXY"].proxy_tokens
     if tokens:
         require_token(tokens, "proxy")
+    if loop_guard.looped():
+        raise LoopDetected()
 
 
 @bp.post("/chat/completions")

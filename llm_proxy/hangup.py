@@ -80,19 +80,36 @@ class HangupWatcher:
     def _run(self) -> None:
         while True:
             for fd, _mask in self._epoll.poll():
-                # Under the lock: once discard() has returned, this stream's connection
-                # is never touched again, so a connection back in the pool is safe.
-                with self._lock:
-                    watch = self._watches.pop(fd, None)
-                    if watch is None:
-                        continue
-                    self._unregister(fd)
-                    watch.fired = True
-                    try:
-                        watch.cut()
-                    except Exception:  # nothing left to cut
-                        pass
+                self.event(fd)
 
+    def event(self, fd: int) -> None:
+        """Handle epoll's report of a hang-up on `fd`."""
+        # Under the lock: once discard() has returned, this request's connection is never
+        # touched again, so a connection back in the pool is safe.
+        with self._lock:
+            watch = self._watches.get(fd)
+            # The report may be older than the watch: its client left, and its fd was
+            # closed and reused by a new connection, watched now. Only the socket's state
+            # at this moment counts.
+            if watch is None or not _hung_up_now(fd):
+                return
+            del self._watches[fd]
+            self._unregister(fd)
+            watch.fired = True
+            try:
+                watch.cut()
+            except Exception:  # nothing left to cut
+                pass
+
+
+def _hung_up_now(fd: int) -> bool:
+    probe = select.poll()
+    probe.register(fd, _POLL_EVENTS)
+    return bool(probe.poll(0))
+
+
+_POLL_EVENTS = (getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
+                | select.POLLNVAL)
 
 _watcher: HangupWatcher | None = None
 _watcher_lock = threading.Lock()

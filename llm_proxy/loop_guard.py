@@ -20,17 +20,22 @@ MAX_HOPS = 8
 _local = threading.local()
 
 
-def arrived(value: str | None) -> bool:
-    """Note the chain an incoming request came through; True when it went round."""
-    chain = [hop.strip() for hop in value.split(",")][:MAX_HOPS] if value else []
-    _local.chain = chain
+def arrived(value: str | None) -> None:
+    """Note the chain an incoming request came through (every request: none carries over)."""
+    _local.chain = [hop for hop in (part.strip() for part in value.split(",")) if hop] \
+        if value else []
+
+
+def looped() -> bool:
+    """True when this thread's request went round: this proxy in its chain, or too many hops."""
+    chain = getattr(_local, "chain", None) or ()
     return INSTANCE_ID in chain or len(chain) >= MAX_HOPS
 
 
 def outgoing() -> str:
     """The header value for an upstream request made on behalf of this thread's request."""
     chain = getattr(_local, "chain", None)
-    return ",".join([*chain, INSTANCE_ID]) if chain else INSTANCE_ID
+    return ",".join([*chain[:MAX_HOPS], INSTANCE_ID]) if chain else INSTANCE_ID
 
 
 def ours(headers) -> bool:

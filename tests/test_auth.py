@@ -279,3 +279,13 @@ def test_cors_default_allows_any_origin_without_credentials(make_proxy):
     assert "Access-Control-Allow-Credentials" not in resp.headers
     resp = proxy.chat(HELLO, headers={"Origin": "https://other.example"})
     assert resp.headers["Access-Control-Allow-Origin"] in ("*", "https://other.example")
+
+
+def test_a_loop_header_does_not_get_past_the_proxy_token(make_proxy):
+    proxy = make_proxy([], PROXY_TOKENS="client-token-123456")
+    resp = requests.post(proxy.url + "/v1/chat/completions", timeout=10,
+                         json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                         headers={"X-LLM-Proxy-Loop": ",".join(str(i) for i in range(9))})
+    assert resp.status_code == 401
+    assert "X-LLM-Proxy-Loop" not in resp.headers
+

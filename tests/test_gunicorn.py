@@ -223,8 +223,9 @@ def test_two_proxies_pointing_at_each_other_stop_at_once(gunicorn_server):
     assert time.monotonic() - started < 5  # not a pile of requests waiting on each other
     for server in (a, b):
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
-    # Neither key points at its own proxy: they cool like any failing upstream.
-    assert key_status(a, a_key) == "cooling_down" and key_status(b, b_key) == "cooling_down"
+    # Neither key points at its own proxy, and another proxy's 508 is about the request's
+    # path (a client's header can shape it): no key is marked or cooled.
+    assert key_status(a, a_key) == "active" and key_status(b, b_key) == "active"
 
 
 def test_a_proxy_in_front_of_a_looping_proxy_keeps_its_key(gunicorn_server):
@@ -234,4 +235,18 @@ def test_a_proxy_in_front_of_a_looping_proxy_keeps_its_key(gunicorn_server):
         "model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
     assert resp.status_code == 508
     assert key_status(back, back_key) == "invalid"  # its own key points at itself
-    assert key_status(front, front_key) == "cooling_down"  # the front's key is fine
+    assert key_status(front, front_key) == "active"  # the front's key is fine
+
+
+def test_a_clients_loop_header_cannot_cool_the_keys_others_use(gunicorn_server, timed):
+    back = gunicorn_server(keys(timed))
+    front = gunicorn_server([])
+    front_key = add_key(front, back.url + "/v1")
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    for _ in range(3):  # a chain one hop short of the limit: the back proxy sees a circle
+        resp = requests.post(front.url + "/v1/chat/completions", json=body, timeout=30,
+                             headers={"X-LLM-Proxy-Loop": ",".join(["x"] * 7)})
+        assert resp.status_code == 508
+    assert key_status(front, front_key) == "active"
+    assert requests.post(front.url + "/v1/chat/completions", json=body,
+                         timeout=30).status_code == 200

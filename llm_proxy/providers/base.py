@@ -90,8 +90,10 @@ class Adapter:
         payload = _json_or_none(content)
         message, type_, code, param = _openai_error_fields(payload)
         failure = classify_status(status)
-        if status == 508 and code == "loop_detected" and loop_guard.ours(headers):
-            failure = LOOP  # this proxy's own answer to one of its keys pointing back at it
+        if status == 508 and code == "loop_detected":
+            # This proxy's own answer marks its key (it points back here). Another proxy's
+            # is about the request's path, which a client's header can shape: no key state.
+            failure = LOOP if loop_guard.ours(headers) else BAD_REQUEST
         return UpstreamError(
             clean_message(message) or f"Upstream answered HTTP {status}.",
             status=status, type=type_, code=code, param=param, failure=failure,
