@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .errors import ClientGone
-from .hangup import client_socket, watcher
+from .hangup import client_socket, unwatch, watcher
 from .providers.base import SSEEvent
 
 READ_SIZE = 65536
@@ -28,24 +28,16 @@ def iter_raw(response) -> Iterator[bytes]:
         try:
             data = raw.read1(READ_SIZE, decode_content=True) if decode else raw.read1(READ_SIZE)
         except Exception:
-            if _hung_up(hangups, watch):
+            if unwatch(watch):
                 response.close()
                 raise ClientGone() from None
             raise
-        if _hung_up(hangups, watch):
+        if unwatch(watch):
             response.close()
             raise ClientGone()
         if not data:
             return
         yield data
-
-
-def _hung_up(hangups, watch) -> bool:
-    """Stop watching; True when the client left while the read was waiting."""
-    if watch is None:
-        return False
-    hangups.discard(watch)
-    return watch.fired
 
 
 def iter_events(chunks: Iterator[bytes]) -> Iterator[SSEEvent]:
