@@ -40,13 +40,18 @@ def mask_secret(secret: str) -> str:
 ECHO_FRAGMENT = 10
 
 
+def echo_forms(secret: str) -> set[str]:
+    """The ways a provider echoes a secret whole: raw, JSON-escaped and URL-encoded."""
+    return {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}
+
+
 def mask_echoes(text: str, secret: str) -> str:
-    """`text` with every echo of `secret` masked: raw, JSON-escaped or URL-encoded, and any
-    run of ECHO_FRAGMENT or more of its characters."""
+    """`text` with every echo of `secret` masked: each of its echo_forms, and any run of
+    ECHO_FRAGMENT or more of its characters."""
     if not text or not secret:
         return text
     masked = mask_secret(secret)
-    for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}:
+    for form in echo_forms(secret):
         if form in text:
             text = text.replace(form, masked)
     if len(secret) < ECHO_FRAGMENT:

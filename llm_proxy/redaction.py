@@ -7,11 +7,9 @@ answers and streams are left untouched.
 """
 from __future__ import annotations
 
-import json
 import logging
-from urllib.parse import quote, quote_plus
 
-from .key_pool import mask_secret
+from .key_pool import echo_forms, mask_secret
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,7 @@ def mask_in(body: bytes, secret: str) -> bytes:
     if not secret:
         return body
     masked = mask_secret(secret).encode()
-    for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}:
+    for form in echo_forms(secret):
         raw = form.encode("utf-8", "surrogateescape")
         if raw in body:
             body = body.replace(raw, masked)
