@@ -70,7 +70,7 @@ class GeminiAdapter(Adapter):
             delays = [parse_duration(d.get("retryDelay")) for d in details
                       if isinstance(d.get("retryDelay"), str)]
             retry_after = next((d for d in delays if d is not None), None) \
-                or _header_retry_after(headers)
+                or retry_after_from_headers(headers)
         message = error.get("message") if isinstance(error.get("message"), str) else None
         return UpstreamError(clean_message(message) or f"Gemini answered HTTP {status}.",
                              status=status, type=type_, code=code,
@@ -101,13 +101,6 @@ def request_body(body: dict, model: str = "") -> dict:
     if config:
         out["generationConfig"] = config
     return out
-
-
-def _header_retry_after(headers) -> float | None:
-    try:
-        return retry_after_from_headers(headers)
-    except (ValueError, TypeError, OverflowError):  # an unparsable Retry-After date
-        return None
 
 
 def _google_error(payload) -> dict:
