@@ -218,8 +218,7 @@ class KeyPool:
                     return key
             if tried:
                 return None
-            waits = [k.cooldown_until - now for k in ring.keys
-                     if k.enabled and not k.invalid and k.cooldown_until > now]
+            waits = _recovery_waits(ring, now)
         if waits:
             raise AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited or "
                                      "cooling down; retry later.", retry_after=min(waits))
@@ -301,8 +300,7 @@ class KeyPool:
             now = self._clock()
             if any(k.usable(now) for k in ring.keys):
                 return None
-            waits = [k.cooldown_until - now for k in ring.keys
-                     if k.enabled and not k.invalid and k.cooldown_until > now]
+            waits = _recovery_waits(ring, now)
         return min(waits) if waits else None
 
     def mark_valid(self, key: Key) -> None:
@@ -455,6 +453,13 @@ class KeyPool:
             by_model.setdefault(key.model, []).append(key)
         old = self._rings
         self._rings = {model: _Ring(keys, old.get(model)) for model, keys in by_model.items()}
+
+
+def _recovery_waits(ring: _Ring, now: float) -> list[float]:
+    """Seconds until each cooling key of the ring can serve again (invalid and disabled
+    keys do not recover by waiting)."""
+    return [k.cooldown_until - now for k in ring.keys
+            if k.enabled and not k.invalid and k.cooldown_until > now]
 
 
 def _as_int(value) -> int:
