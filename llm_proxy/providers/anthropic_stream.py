@@ -99,8 +99,9 @@ def _block_start(out: ChunkWriter, payload: dict, tool_index: dict,
                  no_arguments_yet: dict) -> bytes | None:
     block = _object(payload.get("content_block"))
     if block.get("type") == "tool_use":
-        index = tool_index[_index(payload)] = len(tool_index)
-        no_arguments_yet[_index(payload)] = block.get("input")
+        block_index = _index(payload)
+        index = tool_index[block_index] = len(tool_index)
+        no_arguments_yet[block_index] = block.get("input")
         return out.delta({"tool_calls": [{
             "index": index, "id": block.get("id"), "type": "function",
             "function": {"name": block.get("name"), "arguments": ""}}]})
@@ -116,9 +117,10 @@ def _block_delta(out: ChunkWriter, payload: dict, tool_index: dict,
     if kind == "text_delta" and _filled(delta.get("text")):
         return out.delta({"content": delta["text"]})
     if kind == "input_json_delta" and _filled(delta.get("partial_json")):
-        index = tool_index.get(_index(payload))
+        block_index = _index(payload)
+        index = tool_index.get(block_index)
         if index is not None:
-            no_arguments_yet.pop(_index(payload), None)
+            no_arguments_yet.pop(block_index, None)
             return _arguments(out, index, delta["partial_json"])
     return None  # thinking, signature and citation deltas have no OpenAI counterpart
 
