@@ -135,14 +135,9 @@ def test_failure_of_a_request_sent_before_an_edit_leaves_the_edited_key_alone(
         "message": "Incorrect API key provided.", "type": "invalid_request_error",
         "param": None, "code": "invalid_api_key"}}, delay=1.0))
     key_id = proxy.pool.keys()[0].id
-    got = {}
-    thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
-    thread.start()
-    assert wait_until(lambda: len(openai_upstream.calls) == 1)
-    edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": good_key(0)})
+    resp, edited = chat_while_the_key_is_edited(proxy, openai_upstream, key_id, good_key(0))
     assert edited.status_code == 200 and edited.json()["status"] == "active"
-    thread.join(10)
-    assert got["resp"].status_code == 401  # the answer to the old secret
+    assert resp.status_code == 401  # the answer to the old secret
     key = status_of_id(proxy, key_id)
     assert key["status"] == "active"
     assert key["stats"]["failures_by_kind"] == {"auth": 1}
@@ -159,18 +154,25 @@ def test_a_secret_replaced_during_its_request_is_still_masked_in_the_answer(
         "message": f"Invalid token provided: {old}.", "type": "invalid_request_error",
         "param": None, "code": "invalid_api_key"}}, delay=1.0))
     key_id = proxy.pool.keys()[0].id
+    resp, edited = chat_while_the_key_is_edited(proxy, openai_upstream, key_id, good_key(0))
+    assert edited.status_code == 200
+    assert resp.status_code == 401
+    assert old not in resp.text and "ABCDEFGHIJQRSTUVWXYZ" not in resp.text
+    assert "Invalid token provided: hf_A" in resp.json()["error"]["message"]
+    listing = proxy.admin("GET", "/api/keys").text
+    assert old not in listing and "ABCDEFGHIJQRSTUVWXYZ" not in listing
+
+
+def chat_while_the_key_is_edited(proxy, upstream, key_id: str, new_secret: str):
+    """(chat answer, PATCH answer): the key's secret replaced while the upstream, called
+    with the old one, has not answered yet."""
     got = {}
     thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
     thread.start()
-    assert wait_until(lambda: len(openai_upstream.calls) == 1)
-    assert proxy.admin("PATCH", f"/api/keys/{key_id}",
-                       {"api_key": good_key(0)}).status_code == 200
+    assert wait_until(lambda: len(upstream.calls) == 1)
+    edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": new_secret})
     thread.join(10)
-    assert got["resp"].status_code == 401
-    assert old not in got["resp"].text and "ABCDEFGHIJQRSTUVWXYZ" not in got["resp"].text
-    assert "Invalid token provided: hf_A" in got["resp"].json()["error"]["message"]
-    listing = proxy.admin("GET", "/api/keys").text
-    assert old not in listing and "ABCDEFGHIJQRSTUVWXYZ" not in listing
+    return got["resp"], edited
 
 
 def wait_until(predicate, timeout=5.0) -> bool:
