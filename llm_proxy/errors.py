@@ -7,6 +7,8 @@ import math
 
 from werkzeug.exceptions import HTTPException
 
+from . import loop_guard
+
 log = logging.getLogger(__name__)
 
 # Why an attempt on a key failed: statistics, failover reasons and key health use these.
@@ -143,7 +145,7 @@ class LoopDetected(ProxyError):
                "back to the proxy. Fix that key's base_url.")
 
     def headers(self) -> dict:
-        from . import loop_guard  # who detected it: the proxy whose key it is marks it
+        # Who detected it: only the proxy whose key loops marks that key.
         return {loop_guard.HEADER: loop_guard.INSTANCE_ID}
 
 
