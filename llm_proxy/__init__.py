@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
-    """Build the application: config, key pool, forwarder, blueprints and error handler.
+    """Build the application: config, key pool, attempt loop, blueprints and error handler.
 
     `config` is a Config, a mapping of environment variables (tests), or None to read the
     process environment and `.env`.
@@ -24,8 +24,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
         config = Config.from_env(config, dotenv_path=None)
 
     from . import chat, errors, keys_api, loop_guard, redaction
-    from .forward import Forwarder
-    from .key_pool import KeyPool
+    from .attempts import AttemptLoop
+    from .pool import KeyPool
     from .logs import setup_logging
     from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 
@@ -39,7 +39,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
                    on_state_change=_log_state_change)
     app.extensions["llm_proxy.pool"] = pool
     metrics = app.extensions["llm_proxy.metrics"] = Metrics(pool)
-    app.extensions["llm_proxy.forwarder"] = Forwarder(
+    app.extensions["llm_proxy.attempts"] = AttemptLoop(
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
         read_timeout=config.upstream_timeout, metrics=metrics)
     app.wsgi_app = metrics.wrap_wsgi(app.wsgi_app)

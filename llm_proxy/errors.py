@@ -182,6 +182,24 @@ class UpstreamError(ProxyError):
         return headers
 
 
+class StreamBroken(UpstreamError):
+    """The upstream's stream reported an error, or ended unfinished, after it had started."""
+
+    def __init__(self, message: str, status: int = 502, type: str = "upstream_error"):
+        super().__init__(message, status=status, type=type, failure=SERVER)
+
+
+def classify_status(status: int) -> str:
+    """What an upstream's error status means for the key that got it."""
+    if status == 429:
+        return RATE_LIMITED
+    if status in (401, 403):
+        return AUTH
+    if status >= 500:  # Anthropic's 529 "overloaded" included
+        return SERVER
+    return BAD_REQUEST
+
+
 class UpstreamUnreachable(ProxyError):
     failure = NETWORK
     retry_after = None
@@ -214,11 +232,12 @@ def from_http_exception(exc: HTTPException) -> ProxyError:
 
 
 def init_app(app) -> None:
-    """Register the single handler that renders every error as OpenAI's envelope."""
+    """Register the single handler that renders every error, in the envelope of the client
+    format the request speaks (OpenAI's where no route chose one)."""
+    from . import formats
 
     def render(err: ProxyError):
-        headers = {"Content-Type": "application/json", **err.headers()}
-        return err.to_json(), err.status, headers
+        return formats.current().render_error(err)
 
     @app.errorhandler(ProxyError)
     def _proxy_error(err: ProxyError):

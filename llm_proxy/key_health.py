@@ -36,7 +36,7 @@ class InvalidKeyRechecker:
         restored = 0
         for key in pool.keys():
             if key.enabled and key.invalid:
-                if probe_key(key, pool, self._config).get("ok"):
+                if probe_key(key.lease(), pool, self._config).get("ok"):
                     restored += 1
                     log.info("key recheck key=%s model=%s result=valid", key.id, key.model)
         return restored

@@ -15,7 +15,8 @@ from flask import Blueprint, current_app, jsonify, request
 from .auth import is_cors_preflight, require_token
 from .config import ENTRY_FIELDS, EntryError, validate_entry
 from .errors import InvalidRequest, NotFound
-from .key_pool import KeyPool
+from .key_view import public_view
+from .pool import KeyPool
 from .providers import ALIASES, DEFAULT_BASE_URLS
 from .request_body import read_body
 from .upstream_probe import probe_key
@@ -68,7 +69,7 @@ def add_keys():
     pool = _pool()
     keys = pool.add(entries, source="api")
     now = pool.now()
-    created = [k.public(now) for k in keys]
+    created = [public_view(k, now) for k in keys]
     log.info("keys added count=%d ids=%s", len(keys), ",".join(k.id for k in keys))
     return jsonify({"keys": created} if many else created[0]), 201
 
@@ -132,10 +133,9 @@ def delete_matching():
 def test_key(key_id: str):
     """Check the key with its provider's cheapest proving call and record the outcome."""
     pool = _pool()
-    key = pool.get(key_id)
-    result = probe_key(key, pool, current_app.config["PROXY"])
+    result = probe_key(pool.lease(key_id), pool, current_app.config["PROXY"])
     # The answer is 200 either way: a 401 here would read as a wrong admin token.
-    return jsonify({**result, "key": key.public(pool.now())})
+    return jsonify({**result, "key": pool.public_key(key_id)})
 
 
 @bp.post("/keys/<key_id>/reset")

@@ -1,43 +1,14 @@
-"""Reading Server-Sent Events from an upstream response as the bytes arrive."""
+"""Server-Sent Events: parsing an upstream's byte stream into events as the bytes arrive."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator
 
-from .errors import ClientGone
-from .hangup import client_socket, unwatch, watcher
-from .providers.base import SSEEvent
 
-READ_SIZE = 65536
-
-
-def iter_raw(response) -> Iterator[bytes]:
-    """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer).
-
-    Started inside a request, each read also watches that request's client: when the
-    client hangs up, the upstream is closed at once and ClientGone raised.
-    """
-    raw = response.raw
-    # The proxy asks for no compression; a server that compresses anyway is decoded here
-    # (decoding costs a buffer copy per read, so only then).
-    decode = bool(response.headers.get("content-encoding"))
-    hangups = watcher()
-    client = client_socket() if hangups is not None else None
-    while True:
-        # raw.shutdown() is urllib3's way to unblock a read from another thread.
-        watch = hangups.add(client, raw.shutdown) if client is not None else None
-        try:
-            data = raw.read1(READ_SIZE, decode_content=True) if decode else raw.read1(READ_SIZE)
-        except Exception:
-            if unwatch(watch):
-                response.close()
-                raise ClientGone() from None
-            raise
-        if unwatch(watch):
-            response.close()
-            raise ClientGone()
-        if not data:
-            return
-        yield data
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str | None
+    data: bytes
 
 
 def iter_events(chunks: Iterator[bytes]) -> Iterator[SSEEvent]:

@@ -7,7 +7,7 @@ import requests
 from conftest import good_key
 from fake_openai import FakeOpenAI
 
-from llm_proxy.key_pool import Key
+from llm_proxy.pool import Lease
 from llm_proxy.providers import adapter_for
 from llm_proxy.providers.base import ChatRequest
 
@@ -199,7 +199,7 @@ def test_each_openai_style_provider_calls_base_url_chat_completions(make_proxy, 
     ("grok", "https://api.x.ai/v1/chat/completions"),
 ])
 def test_default_base_urls(provider, url):
-    key = Key(id="k", provider=provider, model="m", api_key="sk-0123456789abcdef")
+    key = Lease(id="k", generation=0, provider=provider, model="m", api_key="sk-0123456789abcdef")
     chat = ChatRequest(body={"model": "m", "messages": HELLO}, raw=b"{}", model="m",
                        stream=False)
     assert adapter_for(provider).build_request(chat, key).url == url

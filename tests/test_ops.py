@@ -152,7 +152,7 @@ def test_request_log_line_has_the_fields_and_no_secret(make_proxy, openai_upstre
     bad_id, good_id = (k.id for k in proxy.pool.keys())
     assert proxy.chat(HI).status_code == 200
     assert proxy.chat({**HI, "stream": True}).status_code == 200
-    requests_logged = [line for line in proxy_logs if "llm_proxy.forward: request " in line]
+    requests_logged = [line for line in proxy_logs if "llm_proxy.attempts: request " in line]
     assert len(requests_logged) == 2
     first, second = requests_logged
     for field in ("model=gpt-4o", "provider=openai", f"key={good_id}", "status=200",

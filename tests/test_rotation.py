@@ -6,7 +6,7 @@ import pytest
 import requests
 from conftest import good_key
 
-from llm_proxy.key_pool import KeyPool
+from llm_proxy.pool import KeyPool
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -222,7 +222,7 @@ def test_a_new_key_gets_the_same_turn_whatever_changed_before_it_came():
 # client connection, so each request there runs in a thread of its own) -----------------------
 
 def test_one_requests_session_per_thread():
-    from llm_proxy.providers.transport import session
+    from llm_proxy.transport import session
     mine = session()
     assert session() is mine
     theirs = []

@@ -11,7 +11,7 @@ from conftest import ADMIN_TOKEN, good_key
 from fake_openai import FakeOpenAI, error
 from secret_audit import AUDIT, SecretAudit
 
-from llm_proxy.key_pool import mask_secret
+from llm_proxy.redaction import mask_secret
 
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 # No usual key prefix, so only the proxy's knowledge of its keys can catch an echo of it.

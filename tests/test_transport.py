@@ -8,7 +8,7 @@ import pytest
 
 from conftest import good_key
 from llm_proxy.errors import UpstreamUnreachable
-from llm_proxy.providers import transport
+from llm_proxy import transport
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 

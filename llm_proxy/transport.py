@@ -1,4 +1,7 @@
-"""HTTP to the upstreams: one requests.Session per thread, lean on the hot path.
+"""HTTP to the upstreams: one requests.Session per thread, and the one exception boundary.
+
+Every failure of an exchange, in the call or in reading its body (whole or streamed),
+leaves this module as a ProxyError chosen by the types in the exception's chain.
 
 The requests maintainers advise a Session per thread, so each worker thread keeps its
 own, with its own kept-alive upstream connections. `Session.request` spends most of its
@@ -12,15 +15,18 @@ import http.client
 import http.cookiejar
 import os
 import socket
+import ssl
 import threading
+from typing import Iterator
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
-from .. import loop_guard
-from ..errors import UpstreamTimeout, UpstreamUnreachable
+from . import loop_guard
+from .errors import ClientGone, UpstreamTimeout, UpstreamUnreachable
+from .hangup import client_socket, unwatch, watcher
 
 # What a broken or refused upstream exchange raises.
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
@@ -162,7 +168,7 @@ def send(method: str, url: str, body: bytes | None, headers: dict, *,
         return session().send(prepared, stream=True, timeout=timeout, allow_redirects=False,
                               proxies=_proxies_for(url))
     except TRANSPORT_ERRORS as exc:
-        raise _translate(exc, "The upstream provider could not be reached") from None
+        raise translate(exc, "The upstream provider could not be reached") from None
     except ValueError as exc:  # a URL that cannot be used
         raise UpstreamUnreachable("The upstream provider could not be reached "
                                   f"({type(exc).__name__}).") from None
@@ -173,7 +179,41 @@ def read_body(resp) -> bytes:
     try:
         return resp.content
     except TRANSPORT_ERRORS as exc:
-        raise _translate(exc, "The upstream connection broke while answering") from None
+        raise translate(exc, "The upstream connection broke while answering") from None
+
+
+READ_SIZE = 65536
+
+
+def iter_body(resp) -> Iterator[bytes]:
+    """Yield body bytes as soon as the socket has them (read1: no waiting for a full buffer).
+
+    Raises ProxyErrors only: UpstreamTimeout or UpstreamUnreachable for a body that stops
+    or breaks, and ClientGone when, inside a request, the client hangs up meanwhile (each
+    read watches it, and the upstream is closed at once).
+    """
+    raw = resp.raw
+    # The proxy asks for no compression; a server that compresses anyway is decoded here
+    # (decoding costs a buffer copy per read, so only then).
+    decode = bool(resp.headers.get("content-encoding"))
+    hangups = watcher()
+    client = client_socket() if hangups is not None else None
+    while True:
+        # raw.shutdown() is urllib3's way to unblock a read from another thread.
+        watch = hangups.add(client, raw.shutdown) if client is not None else None
+        try:
+            data = raw.read1(READ_SIZE, decode_content=True) if decode else raw.read1(READ_SIZE)
+        except Exception as exc:  # noqa: BLE001 - this is the boundary: any read failure
+            if unwatch(watch):
+                resp.close()
+                raise ClientGone() from None
+            raise translate(exc, "The upstream connection broke while streaming") from None
+        if unwatch(watch):
+            resp.close()
+            raise ClientGone()
+        if not data:
+            return
+        yield data
 
 
 # How long a finished stream may take to send the rest of its body (after [DONE] or
@@ -197,29 +237,51 @@ def release(resp) -> None:
     resp.close()
 
 
-def is_timeout(exc: BaseException) -> bool:
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return False  # urllib3 files a refused connection under ConnectTimeoutError
-    return isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError,
-                            requests.exceptions.Timeout)) or "timed out" in str(exc).lower()
-
-
-def _translate(exc: BaseException, what: str):
-    if is_timeout(exc):
+def translate(exc: BaseException, what: str):
+    """The ProxyError for a failed exchange, by the types in the exception's chain."""
+    causes = list(_causes(exc))
+    # urllib3 files a refused connection under ConnectTimeoutError: a connection that
+    # could not be made is no timeout, whatever class it carries.
+    if not any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes) and \
+            any(isinstance(c, _TIMEOUTS) for c in causes):
         return UpstreamTimeout()
-    return UpstreamUnreachable(f"{what} ({reason(exc)}).")
+    return UpstreamUnreachable(f"{what} ({reason(causes)}).")
 
 
-def reason(exc: BaseException) -> str:
-    """A short cause that never quotes the URL or the request."""
-    text = str(exc).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "reset" in text or "aborted" in text:
-        return "connection reset"
-    if "name or service" in text or "resolve" in text:
-        return "name not resolved"
-    return type(exc).__name__
+_TIMEOUTS = (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError,
+             requests.exceptions.Timeout)
+# A short cause by type; never the URL or the request, which str(exc) may quote.
+_REASONS = ((ConnectionRefusedError, "connection refused"),
+            ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError),
+             "connection reset"),
+            ((socket.gaierror, urllib3.exceptions.NameResolutionError), "name not resolved"),
+            ((urllib3.exceptions.IncompleteRead, http.client.IncompleteRead),
+             "answer cut short"),
+            (ssl.SSLError, "TLS failed"))
+
+
+def reason(causes: list) -> str:
+    for types, text in _REASONS:
+        if any(isinstance(c, types) for c in causes):
+            return text
+    return type(causes[0]).__name__
+
+
+def _causes(exc: BaseException):
+    """`exc` and what it wraps: causes, contexts, urllib3's `reason`, requests' args."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen or len(seen) > 16:
+            continue
+        seen.add(id(current))
+        yield current
+        for inner in (current.__cause__, current.__context__,
+                      getattr(current, "reason", None),
+                      *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
 
 
 def _proxies_for(url: str) -> dict:

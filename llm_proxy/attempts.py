@@ -1,0 +1,283 @@
+"""The attempt loop: one client request through the pool, failing over between keys.
+
+A request tries the model's keys in rotation order, each at most once and at most
+MAX_ATTEMPTS of them, until one answers: acquire a lease, run the operation, report the
+outcome, then fail over or answer. Failover happens only before the first byte reaches
+the client; a stream that breaks later ends with the client format's error event. The
+loop knows operations (llm_proxy.formats) and the pool's interface, nothing of formats.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Response
+
+from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
+                     UpstreamTimeout, classify_status)
+from .hangup import unwatch, watch_client
+from .metrics import NullMetrics
+from .pool import CLIENT_GONE, OK, Lease, Outcome
+from .providers.base import StreamState
+from .providers.upstream_headers import request_id_of
+from .redaction import clean_message
+from .sse import iter_events
+from .transport import iter_body, read_body, release, send, track, untrack
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# A translation bug is the proxy's, not the key's: counted, never a health change.
+PROXY_FAULT = "proxy_error"
+
+
+class AttemptLoop:
+    def __init__(self, pool, *, max_attempts: int, connect_timeout: float,
+                 read_timeout: float, metrics=None):
+        self.pool = pool
+        self.metrics = metrics if metrics is not None else NullMetrics()
+        self.max_attempts = max_attempts
+        self.timeout = (connect_timeout, read_timeout)
+
+    def serve(self, op) -> Response:
+        """Serve `op` from the first key that answers; raise the last error otherwise."""
+        started = time.perf_counter()
+        tried: set[str] = set()
+        last_error: ProxyError | None = None
+        lease: Lease | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            previous = lease
+            lease = self.pool.acquire(op.model, tried)
+            if lease is None:
+                lease = previous
+                break
+            if previous is not None:
+                self._log_failover(op, previous, lease, last_error)
+            tried.add(lease.id)
+            try:
+                if op.stream:
+                    return self._stream(op, lease, started, attempt)
+                return self._complete(op, lease, started, attempt)
+            except ClientGone:
+                # Not the key's doing: it counts as served, and nobody is left to answer.
+                self.pool.report(lease, Outcome(CLIENT_GONE))
+                self._log_request(op, lease, ClientGone.status, attempt, started,
+                                  "client_closed")
+                raise
+            except ProxyError as err:
+                if isinstance(err, UpstreamError):
+                    # Providers echo the key they were sent, in any form.
+                    err.message = clean_message(err.message, (lease.api_key,)) or err.message
+                failure = getattr(err, "failure", BAD_REQUEST)
+                self.pool.report(lease, Outcome(failure, message=err.message,
+                                                retry_after=getattr(err, "retry_after", None)))
+                if failure == BAD_REQUEST:
+                    self._log_request(op, lease, err.status, attempt, started,
+                                      request_id=getattr(err, "request_id", None))
+                    raise
+                last_error = err
+            except Exception:
+                # A translation bug: count it against the attempt so the key's statistics
+                # still add up, and answer the generic envelope.
+                self.pool.report(lease, Outcome(PROXY_FAULT, message="internal error"))
+                self._log_request(op, lease, 500, attempt, started)
+                raise
+        assert last_error is not None
+        if last_error.status == 429:
+            # The last key's own hint (or none) is not when the model can serve again.
+            wait = self.pool.soonest_recovery(op.model)
+            if wait is not None:
+                last_error.retry_after = wait
+        self._log_request(op, lease, last_error.status, len(tried), started,
+                          request_id=getattr(last_error, "request_id", None))
+        raise last_error
+
+    # -- one attempt ----------------------------------------------------------------------
+
+    def _complete(self, op, lease: Lease, started: float, attempt: int) -> Response:
+        upstream = op.upstream_request(lease)
+        sent_at = time.perf_counter()
+        with _ClientWatched() as watched:
+            resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
+                        timeout=self.timeout)
+            self.metrics.upstream_latency(lease.provider, op.model, time.perf_counter() - sent_at)
+            content = read_body(resp)
+        if watched.left:
+            raise ClientGone()
+        request_id = request_id_of(resp.headers)
+        if resp.status_code >= 400:
+            raise _upstream_error(op, resp, content, request_id)
+        try:
+            answer = op.answer(content)
+        except Exception as exc:
+            if not isinstance(exc, (ValueError, KeyError, TypeError, RecursionError)):
+                log.exception("answer translation failed model=%s key=%s", op.model, lease.id)
+            # Another key's upstream may answer properly.
+            raise UpstreamError("The upstream answered with a body that is not a valid "
+                                "answer in its format.", status=502,
+                                failure="server_error") from None
+        self.pool.report(lease, Outcome(OK, usage=answer.usage))
+        self._log_request(op, lease, 200, attempt, started, request_id=request_id)
+        return Response(answer.body, 200, content_type=answer.content_type,
+                        headers={"x-request-id": request_id} if request_id else None)
+
+    def _stream(self, op, lease: Lease, started: float, attempt: int) -> Response:
+        upstream = op.upstream_request(lease)
+        sent_at = time.perf_counter()
+        with _ClientWatched() as watched:  # until the head; iter_body watches the body
+            resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
+                        timeout=self.timeout)
+        if watched.left:
+            resp.close()
+            raise ClientGone()
+        request_id = request_id_of(resp.headers)
+        if resp.status_code >= 400:
+            try:
+                content = read_body(resp)
+            except ProxyError:  # the error body itself broke: the status says enough
+                content = b""
+            raise _upstream_error(op, resp, content, request_id)
+        state = StreamState()
+        payloads = op.stream_payloads(iter_events(iter_body(resp)), state)
+        # Wait for the first payload before answering: until then a failure can still
+        # move to another key, and the client has seen nothing.
+        try:
+            first = next(payloads)
+        except StopIteration:
+            resp.close()
+            raise UpstreamError("The upstream stream ended before any data.", status=502,
+                                failure=STREAM) from None
+        except ClientGone:
+            raise
+        except ProxyError:
+            resp.close()
+            raise
+        except Exception:  # an event the translation cannot read: another key may do better
+            resp.close()
+            log.exception("stream translation failed model=%s key=%s", op.model, lease.id)
+            raise UpstreamError("The proxy could not read the upstream stream.", status=502,
+                                failure="server_error") from None
+        self.metrics.first_byte(lease.provider, op.model, time.perf_counter() - sent_at)
+        relay = _Relay(self, op, lease, resp, state, started, attempt, request_id)
+        headers = {**SSE_HEADERS, "x-request-id": request_id} if request_id else SSE_HEADERS
+        return Response(relay.body(first, payloads), 200,
+                        content_type=op.client.stream_content_type, headers=headers)
+
+    # -- logging ------------------------------------------------------------------------
+
+    def _log_failover(self, op, from_lease: Lease, to_lease: Lease, err) -> None:
+        reason = getattr(err, "failure", "error")
+        self.metrics.failover(reason)
+        log.warning("failover model=%s from_key=%s to_key=%s reason=%s status=%s",
+                    op.model, from_lease.id, to_lease.id, reason, getattr(err, "status", None))
+
+    def _log_request(self, op, lease, status, attempts, started, outcome=None,
+                     request_id=None) -> None:
+        seconds = time.perf_counter() - started
+        provider = lease.provider if lease else "-"
+        self.metrics.request_finished(provider, op.model, status, op.stream, seconds)
+        if log.isEnabledFor(logging.INFO):
+            log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
+                     "latency_ms=%.1f stream=%s%s%s", op.model, provider,
+                     lease.id if lease else "-", status, attempts, seconds * 1000,
+                     "true" if op.stream else "false",
+                     f" outcome={outcome}" if outcome else "",
+                     f" request_id={request_id}" if request_id else "")
+
+
+class _Relay:
+    """One answered stream on its way to the client, and its report at the end."""
+
+    def __init__(self, loop: AttemptLoop, op, lease: Lease, resp, state: StreamState,
+                 started: float, attempt: int, request_id: str | None):
+        self.loop, self.op, self.lease, self.resp, self.state = loop, op, lease, resp, state
+        self.started, self.attempt, self.request_id = started, attempt, request_id
+
+    def body(self, first: bytes, payloads):
+        """The client's stream: forwarded payload by payload, closing the upstream at the end."""
+        op, frame = self.op, self.op.client.frame
+        outcome = "client_closed"
+        message = "stream broke mid-way"
+        try:
+            yield frame(first)
+            for payload in payloads:
+                yield frame(payload)
+            # Counted before the end goes out: a client that reads the statistics right
+            # after its stream ended finds this stream in them.
+            outcome = "ok"
+            self._finish(Outcome(OK, usage=self.state.usage), 200)
+            end = op.client.stream_end()
+            if end:
+                yield end
+        except ClientGone:
+            pass  # the outcome stays client_closed
+        except ProxyError as err:
+            outcome = "broken"
+            message = _mid_stream_message(err)
+            yield op.client.stream_error(clean_message(message, (self.lease.api_key,)))
+        except Exception:  # a translation bug must not leave the client hanging
+            outcome = "broken"
+            log.exception("stream translation failed model=%s key=%s", op.model, self.lease.id)
+            yield op.client.stream_error("The proxy could not translate the upstream stream.")
+        finally:
+            # A finished stream hands its connection back for reuse (no new TLS handshake
+            # for the next request); any other end drops it at once, also when the client
+            # went away (the server closes this generator on a failed write).
+            if outcome == "ok":
+                release(self.resp)
+            else:
+                self.resp.close()
+            if outcome == "broken":
+                self._finish(Outcome(STREAM, usage=self.state.usage, message=message), 502,
+                             outcome)
+            elif outcome == "client_closed":
+                self._finish(Outcome(CLIENT_GONE, usage=self.state.usage), 200, outcome)
+
+    def _finish(self, result: Outcome, status: int, outcome: str | None = "ok") -> None:
+        self.loop.pool.report(self.lease, result)
+        self.loop._log_request(self.op, self.lease, status, self.attempt, self.started,
+                               outcome, self.request_id)
+
+
+def _mid_stream_message(err: ProxyError) -> str:
+    if isinstance(err, UpstreamTimeout):
+        return "The upstream timed out mid-stream."
+    if isinstance(err, UpstreamError):
+        return err.message
+    return "The upstream connection broke mid-stream."
+
+
+class _ClientWatched:
+    """Cuts the upstream call in the block if the client hangs up meanwhile.
+
+    Without it a client that gave up (its own timeout, say) would hold a thread, and the
+    upstream would go on generating, until the upstream answered, up to UPSTREAM_TIMEOUT.
+    The failure the cut causes becomes ClientGone; after a block that ended normally,
+    `left` says whether the client is gone.
+    """
+
+    __slots__ = ("watch", "left")
+
+    def __enter__(self):
+        self.watch = watch_client(track().cut)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        untrack()
+        self.left = unwatch(self.watch)
+        if self.left and exc_type is not None and issubclass(exc_type, ProxyError):
+            raise ClientGone() from None
+        return False
+
+
+def _upstream_error(op, resp, content: bytes, request_id: str | None) -> UpstreamError:
+    """The provider's error answer as an UpstreamError, whatever shape its body has."""
+    status = resp.status_code
+    try:
+        err = op.upstream_error(status, content, resp.headers)
+    except Exception:
+        log.exception("error translation failed status=%s", status)
+        err = UpstreamError(f"Upstream answered HTTP {status}.", status=status,
+                            failure=classify_status(status))
+    err.request_id = request_id
+    return err

@@ -1,0 +1,49 @@
+"""The values that cross the pool's interface: a lease on a key, and an attempt's outcome."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Outcome kinds besides the failure kinds of llm_proxy.errors (rate_limited, auth, ...).
+OK = "ok"
+CLIENT_GONE = "client_closed"  # the client left: not the key's doing, counted as served
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One attempt's key, as it was when acquired; later edits never reach it.
+
+    `generation` changes with the secret or URL: an outcome reported for an older
+    generation is about the key as it was and leaves its health alone.
+    """
+    id: str
+    generation: int
+    provider: str
+    model: str
+    api_key: str
+    base_url: str | None = None
+    # The name sent upstream, when it differs from the name clients use.
+    upstream_model: str | None = None
+
+    @property
+    def wire_model(self) -> str:
+        return self.upstream_model or self.model
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one attempt on a leased key.
+
+    `kind` is OK, CLIENT_GONE or a failure kind; `usage` the OpenAI-style token usage the
+    answer reported; `retry_after` the provider's wait hint in seconds; `message` the
+    provider's error text (masked before it is kept); `check=True` for a key check, which
+    changes the key's health but none of its request statistics.
+    """
+    kind: str
+    usage: dict | None = None
+    retry_after: float | None = None
+    message: str = ""
+    check: bool = False
+
+    @property
+    def served(self) -> bool:
+        return self.kind in (OK, CLIENT_GONE)
