@@ -25,7 +25,6 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     from . import chat, errors, keys_api, loop_guard, redaction
     from .attempts import AttemptLoop
-    from .pool import KeyPool
     from .logs import setup_logging
     from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 
@@ -35,8 +34,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
 
-    pool = KeyPool(config.keys, default_cooldown=config.key_cooldown_seconds,
-                   on_state_change=_log_state_change)
+    pool = _make_pool(config)
     app.extensions["llm_proxy.pool"] = pool
     metrics = app.extensions["llm_proxy.metrics"] = Metrics(pool)
     app.extensions["llm_proxy.attempts"] = AttemptLoop(
@@ -74,7 +72,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     def healthz():
         """Liveness and key counts by state; no upstream call, no secret."""
         return {"status": "ok", "version": __version__, "keys": pool.counts_by_status(),
-                "models": len(pool.models())}
+                "models": len(pool.models()), "shared_state": _shared_state(pool)}
 
     @app.get("/metrics")
     def prometheus_metrics():
@@ -83,6 +81,27 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     _warn_about_defaults(config, pool)
     return app
+
+
+def _shared_state(pool) -> str:
+    """"ok" or "unavailable" for the Redis store; "local" for the in-process one."""
+    shared = getattr(pool, "shared", None)
+    if shared is None:
+        return "local"
+    return "ok" if shared else "unavailable"
+
+
+def _make_pool(config: Config):
+    """The shared store with REDIS_URL, else the in-process one."""
+    if config.redis_url:
+        from .pool.redis_store import RedisKeyPool
+        return RedisKeyPool(config.keys, url=config.redis_url, prefix=config.redis_prefix,
+                            secret_material=config.encryption_key or config.admin_token,
+                            default_cooldown=config.key_cooldown_seconds,
+                            on_state_change=_log_state_change)
+    from .pool import KeyPool
+    return KeyPool(config.keys, default_cooldown=config.key_cooldown_seconds,
+                   on_state_change=_log_state_change)
 
 
 def _static_folder() -> str:

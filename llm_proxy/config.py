@@ -39,6 +39,10 @@ class Config:
     max_body_bytes: int = 32 * 1024 * 1024
     log_level: str = "INFO"
     log_format: str = "text"
+    # The shared pool (SPEC §8): empty redis_url keeps the pool in this process.
+    redis_url: str = ""
+    redis_prefix: str = "llm-proxy"
+    encryption_key: str = ""
     testing: bool = False
     # Startup warnings (repeated or unknown entries): logged by the app once logging is set.
     warnings: list = field(default_factory=list)
@@ -56,6 +60,12 @@ class Config:
             sources += [f"LLM_KEYS_FILE entry {i}" for i in range(len(more))]
         warnings += duplicate_warnings(keys, sources)
         admin_token = env.get("ADMIN_TOKEN", "").strip()
+        redis_url = _redis_url(env.get("REDIS_URL", ""))
+        if redis_url and not admin_token:
+            raise ConfigError("ADMIN_TOKEN must be set when REDIS_URL is set: every process "
+                              "sharing the pool needs the same token (and derives the key "
+                              "that encrypts the stored secrets from it unless "
+                              "ENCRYPTION_KEY is set)")
         return cls(
             keys=keys,
             admin_token=admin_token or secrets.token_urlsafe(32),
@@ -72,6 +82,9 @@ class Config:
                                        minimum=1024, integer=True, maximum=None)),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json"), "text"),
+            redis_url=redis_url,
+            redis_prefix=_redis_prefix(env.get("REDIS_PREFIX", "")),
+            encryption_key=env.get("ENCRYPTION_KEY", "").strip(),
             warnings=warnings,
         )
 
@@ -374,6 +387,25 @@ def _number(env: dict, name: str, default, *, minimum: float = 0.001, integer=Fa
         raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     if maximum is not None and value > maximum:
         raise ConfigError(f"{name} must be at most {maximum:g}, got {raw!r}")
+    return value
+
+
+def _redis_url(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    scheme = urlsplit(value).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        # The URL may carry a password: never quoted.
+        raise ConfigError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def _redis_prefix(raw: str) -> str:
+    value = raw.strip() or "llm-proxy"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise ConfigError(f"REDIS_PREFIX must be 1 to 64 letters, digits or . _ : -, "
+                          f"got {raw!r}")
     return value
 
 

@@ -136,6 +136,15 @@ class NoUsableKey(ProxyError):
     code = "no_usable_key"
 
 
+class SharedStateUnavailable(ProxyError):
+    """Redis (the shared key pool) cannot be reached: requests are served, edits are not."""
+    status = 503
+    type = "server_error"
+    code = "shared_state_unavailable"
+    message = ("The shared key store (Redis) cannot be reached, so keys cannot be changed "
+               "now; requests are still served. Try again when it is back.")
+
+
 class LoopDetected(ProxyError):
     """A chat request this proxy sent itself: some key's base_url points back at it."""
     status = 508

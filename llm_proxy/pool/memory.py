@@ -185,6 +185,12 @@ class KeyPool(PoolReads):
                 self._rebuild()
             return len(doomed)
 
+    def load(self, records: list[Key]) -> None:
+        """Hold exactly `records` (copies), each model's turn kept where it was."""
+        with self._lock:
+            self._keys = {k.id: k.copy() for k in records}
+            self._rebuild()
+
     def reset(self, key_id: str) -> Key:
         """Clear a cooldown or an `invalid` mark at once."""
         with self._lock:
