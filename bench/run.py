@@ -46,12 +46,43 @@ def start_upstream(chunks: int, interval: float) -> tuple[subprocess.Popen, int]
     return proc, int(line.split()[1])
 
 
-def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args: list[str]):
-    """gunicorn wsgi:app with gunicorn.conf.py, one key per fake upstream."""
+# What the benchmark passes on of its own environment: nothing that configures the proxy.
+PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
+
+
+def start_redis() -> tuple[subprocess.Popen, int]:
+    """A private redis-server on a free port, without persistence."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LLM_KEYS_FILE", "PROXY_TOKENS", "GUNICORN_CMD_ARGS")}
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", tempfile.gettempdir()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("bench: redis-server did not start")
+
+
+def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args: list[str],
+                redis_port: int | None = None):
+    """gunicorn wsgi:app with gunicorn.conf.py, one key per fake upstream.
+
+    It starts from a scratch directory with a clean environment: the operator's `.env`,
+    keys and tokens never reach the proxy under test.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ON}
+    if redis_port is not None:
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        env["REDIS_PREFIX"] = f"bench-{os.getpid()}-{port}"
     env.update({
+        "PYTHONPATH": ROOT,
         "LLM_KEYS": json.dumps([
             {"provider": "openai", "model": loadgen.MODEL, "api_key": loadgen.BENCH_KEY,
              "base_url": f"http://127.0.0.1:{upstream_port}/v1"},
@@ -64,8 +95,9 @@ def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args
     # --no-control-socket: a second gunicorn on this machine must not take over the
     # control socket of one already running.
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app",
-                             "-c", "gunicorn.conf.py", "--no-control-socket", *gunicorn_args],
-                            cwd=ROOT, env=env, stdout=log, stderr=log)
+                             "-c", os.path.join(ROOT, "gunicorn.conf.py"),
+                             "--no-control-socket", *gunicorn_args],
+                            cwd=tempfile.gettempdir(), env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -112,10 +144,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 class MemorySampler:
-    """Peak RSS of the gunicorn worker and of master + worker while a block runs."""
+    """Peak RSS of the gunicorn workers and of master + workers while a block runs."""
 
-    def __init__(self, master: int, worker: int):
-        self.master, self.worker = master, worker
+    def __init__(self, master: int, workers: list[int]):
+        self.master, self.workers = master, workers
         self.peak_worker = self.peak_total = 0.0
         self._stop = threading.Event()
 
@@ -126,7 +158,7 @@ class MemorySampler:
 
     def _run(self):
         while not self._stop.is_set():
-            worker = rss_mb(self.worker)
+            worker = sum(rss_mb(w) for w in self.workers)
             self.peak_worker = max(self.peak_worker, worker)
             self.peak_total = max(self.peak_total, worker + rss_mb(self.master))
             self._stop.wait(0.02)
@@ -140,20 +172,24 @@ def diff(proxy, direct):
     return None if proxy is None or direct is None else round(proxy - direct, 3)
 
 
-def bench_requests(args, upstream_port, proxy_port, worker) -> list[dict]:
+def bench_requests(args, upstream_port, proxy_port, workers, redis_pid=None) -> list[dict]:
     rows = []
     for concurrency in args.concurrency:
         loadgen.run_load(proxy_port, concurrency, args.warmup, args.tool)  # warm connections
         direct = loadgen.run_load(upstream_port, concurrency, args.seconds, args.tool)
-        cpu0 = cpu_seconds(worker)
+        cpu0 = sum(cpu_seconds(w) for w in workers)
+        redis0 = cpu_seconds(redis_pid) if redis_pid else 0.0
         proxied = loadgen.run_load(proxy_port, concurrency, args.seconds, args.tool)
-        cpu = cpu_seconds(worker) - cpu0
+        cpu = sum(cpu_seconds(w) for w in workers) - cpu0
+        redis_cpu = cpu_seconds(redis_pid) - redis0 if redis_pid else None
         rows.append({
             "concurrency": concurrency, "direct": asdict(direct), "proxy": asdict(proxied),
             "added_p50_ms": diff(proxied.p50_ms, direct.p50_ms),
             "added_p99_ms": diff(proxied.p99_ms, direct.p99_ms),
             "proxy_cpu_us_per_request": round(cpu / proxied.requests * 1e6, 1)
             if proxied.requests else None,
+            "redis_cpu_us_per_request": round(redis_cpu / proxied.requests * 1e6, 1)
+            if proxied.requests and redis_cpu is not None else None,
         })
     return rows
 
@@ -185,11 +221,11 @@ def bench_first_chunk(args, upstream_port, proxy_port) -> list[dict]:
     return rows
 
 
-def bench_hold(args, proxy_port, master, worker) -> list[dict]:
+def bench_hold(args, proxy_port, master, workers) -> list[dict]:
     rows = []
     expected = expected_text(args.chunks)
     for count in args.hold:
-        with MemorySampler(master, worker) as memory:
+        with MemorySampler(master, workers) as memory:
             held = loadgen.hold_streams(proxy_port, count, expected, args.chunks)
         rows.append({**asdict(held), "peak_worker_rss_mb": round(memory.peak_worker, 1),
                      "peak_total_rss_mb": round(memory.peak_total, 1)})
@@ -267,6 +303,9 @@ def parse_args(argv=None):
     parser.add_argument("--only", type=lambda s: s.split(","),
                         default=["requests", "first_chunk", "hold"],
                         help="stages to run, comma-separated: requests,first_chunk,hold")
+    parser.add_argument("--modes", type=lambda s: s.split(","), default=["local"],
+                        help="configurations to measure in this run, comma-separated: "
+                             + ",".join(MODES))
     parser.add_argument("--out", default=os.path.join(HERE, "results.json"))
     parser.add_argument("gunicorn_args", nargs="*",
                         help="extra gunicorn flags after --, e.g. -- --threads 256")
@@ -275,34 +314,42 @@ def parse_args(argv=None):
         args.seconds, args.warmup, args.concurrency = 1.0, 0.3, [1, 4]
         args.chunks, args.interval = 5, 0.01
         args.ttfc_streams, args.ttfc_rate, args.hold, args.hold_interval = 5, [20.0], [10], 0.2
+    unknown = [m for m in args.modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown mode {unknown[0]!r}; known: {', '.join(MODES)}")
     if args.tool == "auto":
         args.tool = "wrk" if loadgen.have_wrk() else "python"
     return args
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    report = {"tool": args.tool, "machine": machine(), "smoke": args.smoke,
-              "hold_interval_s": args.hold_interval,
-              "gunicorn_args": args.gunicorn_args, "out": args.out}
-    log_path = os.path.join(tempfile.gettempdir(), f"llm-proxy-bench-{os.getpid()}.log")
-    upstreams, proxy = [], None
+# Each mode is one configuration of the proxy, measured in the same run as the others.
+MODES = {
+    "local": (False, []),            # the in-process pool, one worker (the default)
+    "redis": (True, []),             # the Redis pool, one worker: the store's own cost
+    "redis-w2": (True, ["-w", "2"]),  # the Redis pool, a worker per core of this machine
+}
+
+
+def run_mode(args, mode: str, upstream_port: int, hold_port: int, log_path: str) -> dict:
+    uses_redis, mode_args = MODES[mode]
+    redis_proc = redis_port = None
+    proxy = None
+    result: dict = {"mode": mode, "gunicorn_args": mode_args + args.gunicorn_args}
     try:
-        upstream, upstream_port = start_upstream(args.chunks, args.interval)
-        upstreams.append(upstream)
-        # Streams that outlast the time it takes to open them all, so they overlap.
-        hold_upstream, hold_port = start_upstream(args.chunks, args.hold_interval)
-        upstreams.append(hold_upstream)
+        if uses_redis:
+            redis_proc, redis_port = start_redis()
         proxy, proxy_port = start_proxy(upstream_port, hold_port, log_path,
-                                        args.gunicorn_args)
-        worker = children(proxy.pid)[0]
-        report["idle_worker_rss_mb"] = round(rss_mb(worker), 1)
+                                        mode_args + args.gunicorn_args, redis_port)
+        workers = wait_for_workers(proxy.pid, 2 if "-w" in mode_args else 1)
+        result["workers"] = len(workers)
+        result["idle_worker_rss_mb"] = round(sum(rss_mb(w) for w in workers), 1)
         if "requests" in args.only:
-            report["requests"] = bench_requests(args, upstream_port, proxy_port, worker)
+            result["requests"] = bench_requests(args, upstream_port, proxy_port, workers,
+                                                redis_proc.pid if redis_proc else None)
         if "first_chunk" in args.only:
-            report["first_chunk"] = bench_first_chunk(args, upstream_port, proxy_port)
+            result["first_chunk"] = bench_first_chunk(args, upstream_port, proxy_port)
         if "hold" in args.only:
-            report["hold"] = bench_hold(args, proxy_port, proxy.pid, worker)
+            result["hold"] = bench_hold(args, proxy_port, proxy.pid, workers)
     finally:
         if proxy is not None:
             proxy.send_signal(signal.SIGTERM)
@@ -310,12 +357,97 @@ def main(argv=None) -> dict:
                 proxy.wait(30)
             except subprocess.TimeoutExpired:
                 proxy.kill()
+        if redis_proc is not None:
+            redis_proc.kill()
+            redis_proc.wait(10)
+    return result
+
+
+def wait_for_workers(master: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        workers = children(master)
+        if len(workers) >= count:
+            return workers
+        time.sleep(0.1)
+    return children(master)
+
+
+def proxy_failures(result: dict) -> list[str]:
+    """Every proxied request or stream of a mode that did not succeed, as lines."""
+    lines = []
+    for row in result.get("requests", []):
+        if row["proxy"]["errors"] or not row["proxy"]["requests"]:
+            lines.append(f"concurrency {row['concurrency']}: {row['proxy']['errors']} of "
+                         f"{row['proxy']['requests']} proxied requests failed")
+    for row in result.get("first_chunk", []):
+        if row["proxy"]["ok"] < row["proxy"]["streams"]:
+            lines.append(f"first chunk at {row['rate_per_s']:g}/s: "
+                         f"{row['proxy']['streams'] - row['proxy']['ok']} streams failed "
+                         f"{row['proxy']['errors']}")
+    for row in result.get("hold", []):
+        if row["failed"]:
+            lines.append(f"{row['streams']} held streams: {row['failed']} failed {row['errors']}")
+    return lines
+
+
+def print_comparison(report: dict) -> None:
+    modes = report["modes"]
+    if len(modes) < 2 or not all(m.get("requests") for m in modes):
+        return
+    print("\nnon-streamed, by mode (same run): proxy req/s as a share of direct, added p50, "
+          "CPU per request")
+    print("   mode       workers  concurrency   proxy req/s  direct req/s  ratio   added p50 ms"
+          "  worker CPU us/req  redis CPU us/req")
+    for mode in modes:
+        for row in mode["requests"]:
+            ratio = row["proxy"]["rps"] / row["direct"]["rps"] if row["direct"]["rps"] else 0
+            print(f"   {mode['mode']:<10} {mode['workers']:>7} {row['concurrency']:>12} "
+                  f"{row['proxy']['rps']:>13.0f} {row['direct']['rps']:>13.0f} "
+                  f"{ratio:>6.3f} {_ms(row['added_p50_ms']):>14} "
+                  f"{row['proxy_cpu_us_per_request'] or '-':>18} "
+                  f"{row['redis_cpu_us_per_request'] or '-':>17}")
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    report = {"tool": args.tool, "machine": machine(), "smoke": args.smoke,
+              "hold_interval_s": args.hold_interval,
+              "gunicorn_args": args.gunicorn_args, "out": args.out, "modes": []}
+    log_path = os.path.join(tempfile.gettempdir(), f"llm-proxy-bench-{os.getpid()}.log")
+    upstreams = []
+    try:
+        upstream, upstream_port = start_upstream(args.chunks, args.interval)
+        upstreams.append(upstream)
+        # Streams that outlast the time it takes to open them all, so they overlap.
+        hold_upstream, hold_port = start_upstream(args.chunks, args.hold_interval)
+        upstreams.append(hold_upstream)
+        for mode in args.modes:
+            report["modes"].append(run_mode(args, mode, upstream_port, hold_port, log_path))
+    finally:
         for proc in upstreams:
             proc.terminate()
             proc.wait(10)
+    # The first mode's figures also at the top, where earlier reports had them.
+    first = report["modes"][0]
+    for name in ("requests", "first_chunk", "hold", "idle_worker_rss_mb"):
+        if name in first:
+            report[name] = first[name]
     with open(args.out, "w") as fh:
         json.dump(report, fh, indent=2)
-    print_table(report)
+    failures = []
+    for mode in report["modes"]:
+        if len(report["modes"]) > 1:
+            print(f"\n=== mode {mode['mode']} ({mode['workers']} worker(s))")
+        print_table({**report, **mode})
+        failures += [f"{mode['mode']}: {line}" for line in proxy_failures(mode)]
+    print_comparison(report)
+    if failures:
+        print("\nbench: the proxy did not answer every request; the figures above do not "
+              f"describe a working proxy (log: {log_path}):", file=sys.stderr)
+        for line in failures:
+            print("  " + line, file=sys.stderr)
+        raise SystemExit(1)
     return report
 
 

@@ -6,10 +6,10 @@ by a store is a few comparisons, so a shared store can apply it inside one atomi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import AUTH, LOOP, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, bounded_wait
-from .lease import Outcome
+from .lease import OK, Outcome
 
 # 5xx, network and timeout failures cool a key briefly; repeated failures double it.
 ERROR_COOLDOWN_BASE = 1.0
@@ -19,8 +19,7 @@ ACTIVE, COOLING, INVALID, DISABLED = "active", "cooling_down", "invalid", "disab
 STATUSES = (ACTIVE, COOLING, INVALID, DISABLED)
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
+class Health(NamedTuple):
     invalid: bool = False
     cooldown_until: float = 0.0
     failure_streak: int = 0
@@ -29,8 +28,7 @@ class Health:
 HEALTHY = Health()
 
 
-@dataclass(frozen=True, slots=True)
-class HealthChange:
+class HealthChange(NamedTuple):
     """What an outcome does to a key's health, independent of the health it finds.
 
     `clear` resets everything (a check that passed); `invalidate` sets the invalid mark;
@@ -47,9 +45,15 @@ class HealthChange:
     reset_streak: bool = False
 
 
+# A served request's change: the same value every time, made once.
+SERVED = HealthChange(reset_streak=True)
+
+
 def change_for(outcome: Outcome, now: float, default_cooldown: float) -> HealthChange:
     """The health change `outcome` calls for."""
     kind = outcome.kind
+    if kind == OK and not outcome.check:
+        return SERVED
     if outcome.served:
         return HealthChange(now=now, clear=outcome.check, reset_streak=True)
     if kind in (AUTH, LOOP):
@@ -75,6 +79,8 @@ def apply(health: Health, change: HealthChange) -> Health:
     """`health` after `change`."""
     if change.clear:
         return HEALTHY
+    if health is HEALTHY and not (change.invalidate or change.cool_until or change.backoff):
+        return health  # a served request on a healthy key: the common case
     invalid, until, streak = health.invalid, health.cooldown_until, health.failure_streak
     if change.invalidate:
         invalid = True

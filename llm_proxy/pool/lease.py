@@ -1,15 +1,17 @@
-"""The values that cross the pool's interface: a lease on a key, and an attempt's outcome."""
+"""The values that cross the pool's interface: a lease on a key, and an attempt's outcome.
+
+Both are named tuples: immutable, and made on every attempt at the cost of a tuple.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Outcome kinds besides the failure kinds of llm_proxy.errors (rate_limited, auth, ...).
 OK = "ok"
 CLIENT_GONE = "client_closed"  # the client left: not the key's doing, counted as served
 
 
-@dataclass(frozen=True, slots=True)
-class Lease:
+class Lease(NamedTuple):
     """One attempt's key, as it was when acquired; later edits never reach it.
 
     `generation` changes with the secret or URL: an outcome reported for an older
@@ -29,8 +31,7 @@ class Lease:
         return self.upstream_model or self.model
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What happened to one attempt on a leased key.
 
     `kind` is OK, CLIENT_GONE or a failure kind; `usage` the OpenAI-style token usage the

@@ -80,8 +80,11 @@ class KeyPool(PoolReads):
                 key.stats.last_error = last_error
             if key.generation != lease.generation:
                 return  # about the key as it was before an edit
+            health = policy.apply(key.health, change)
+            if health == key.health:
+                return
             old = key.status(now)
-            key.health = policy.apply(key.health, change)
+            key.health = health
             new = key.status(now)
             copy = key.copy() if new != old and self._on_state_change else None
         if copy is not None:
