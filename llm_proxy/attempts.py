@@ -17,7 +17,7 @@ from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
                      UpstreamTimeout, classify_status)
 from .hangup import unwatch, watch_client
 from .metrics import NullMetrics
-from .pool import CLIENT_GONE, OK, Lease, Outcome
+from .pool import CLIENT_GONE, NOT_SENT, OK, Lease, Outcome
 from .providers.base import StreamState
 from .providers.upstream_headers import request_id_of
 from .redaction import clean_message
@@ -55,9 +55,17 @@ class AttemptLoop:
                 self._log_failover(op, previous, lease, last_error)
             tried.add(lease.id)
             try:
+                upstream = op.upstream_request(lease)
+            except ProxyError as err:
+                # Refused before any upstream call (a parameter this provider cannot take):
+                # nothing happened to the key, so nothing of it changes or is named.
+                self.pool.report(lease, Outcome(NOT_SENT))
+                self._log_request(op, None, err.status, attempt, started)
+                raise
+            try:
                 if op.stream:
-                    return self._stream(op, lease, started, attempt)
-                return self._complete(op, lease, started, attempt)
+                    return self._stream(op, lease, upstream, started, attempt)
+                return self._complete(op, lease, upstream, started, attempt)
             except ClientGone:
                 # Not the key's doing: it counts as served, and nobody is left to answer.
                 self.pool.report(lease, Outcome(CLIENT_GONE))
@@ -94,8 +102,7 @@ class AttemptLoop:
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _complete(self, op, lease: Lease, started: float, attempt: int) -> Response:
-        upstream = op.upstream_request(lease)
+    def _complete(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
         sent_at = time.perf_counter()
         with _ClientWatched() as watched:
             resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
@@ -121,8 +128,7 @@ class AttemptLoop:
         return Response(answer.body, 200, content_type=answer.content_type,
                         headers={"x-request-id": request_id} if request_id else None)
 
-    def _stream(self, op, lease: Lease, started: float, attempt: int) -> Response:
-        upstream = op.upstream_request(lease)
+    def _stream(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
         sent_at = time.perf_counter()
         with _ClientWatched() as watched:  # until the head; iter_body watches the body
             resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,

@@ -36,8 +36,8 @@ one round trip is one atomic step for every worker of every host:
 - Admin changes are MULTI/EXEC transactions that rewrite the hash and the ring and bump
   the version; a ring rebuild keeps the turn on the key whose turn it was.
 """
-from .lease import CLIENT_GONE, OK, Lease, Outcome
+from .lease import CLIENT_GONE, NOT_SENT, OK, Lease, Outcome
 from .memory import KeyPool
 from .records import Key, stable_key_id
 
-__all__ = ["CLIENT_GONE", "OK", "Key", "KeyPool", "Lease", "Outcome", "stable_key_id"]
+__all__ = ["CLIENT_GONE", "NOT_SENT", "OK", "Key", "KeyPool", "Lease", "Outcome", "stable_key_id"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import AUTH, LOOP, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, bounded_wait
-from .lease import OK, Outcome
+from .lease import NOT_SENT, OK, Outcome
 
 # 5xx, network and timeout failures cool a key briefly; repeated failures double it.
 ERROR_COOLDOWN_BASE = 1.0
@@ -45,8 +45,9 @@ class HealthChange(NamedTuple):
     reset_streak: bool = False
 
 
-# A served request's change: the same value every time, made once.
+# A served request's change, and no change: the same values every time, made once.
 SERVED = HealthChange(reset_streak=True)
+UNCHANGED = HealthChange()
 
 
 def change_for(outcome: Outcome, now: float, default_cooldown: float) -> HealthChange:
@@ -54,6 +55,8 @@ def change_for(outcome: Outcome, now: float, default_cooldown: float) -> HealthC
     kind = outcome.kind
     if kind == OK and not outcome.check:
         return SERVED
+    if kind == NOT_SENT:
+        return UNCHANGED
     if outcome.served:
         return HealthChange(now=now, clear=outcome.check, reset_streak=True)
     if kind in (AUTH, LOOP):

@@ -9,6 +9,9 @@ from typing import NamedTuple
 # Outcome kinds besides the failure kinds of llm_proxy.errors (rate_limited, auth, ...).
 OK = "ok"
 CLIENT_GONE = "client_closed"  # the client left: not the key's doing, counted as served
+# The proxy refused the request before any upstream call (a parameter the key's provider
+# cannot take): the acquire is taken back, as if the key had not been drawn.
+NOT_SENT = "not_sent"
 
 
 class Lease(NamedTuple):

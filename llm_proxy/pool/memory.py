@@ -11,7 +11,7 @@ from . import health as policy
 from . import stats
 from .base import PoolReads, recovery_waits
 from .health import HEALTHY
-from .lease import Lease, Outcome
+from .lease import NOT_SENT, Lease, Outcome
 from .records import Key, stable_key_id
 from .rotation import rings_by_model
 from .stats import LAST_ERROR_CHARS
@@ -61,7 +61,7 @@ class KeyPool(PoolReads):
         """Count the attempt's outcome and move the key into the state it calls for."""
         counts = stats.increments(outcome)
         last_error = None
-        if not outcome.served:
+        if not outcome.served and outcome.kind != NOT_SENT:
             last_error = outcome.kind
             if outcome.message:
                 # Providers echo keys in their messages: masked before it is kept (and

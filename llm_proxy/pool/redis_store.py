@@ -24,7 +24,7 @@ from . import health as policy
 from . import stats
 from .base import PoolReads
 from .health import ERROR_COOLDOWN_BASE, ERROR_COOLDOWN_MAX, Health
-from .lease import Lease, Outcome
+from .lease import NOT_SENT, Lease, Outcome
 from .memory import KeyPool, new_key
 from .records import Key
 from .redis_scripts import ACQUIRE, ADD, DELETE, REPORT, RESET, UPDATE
@@ -170,7 +170,7 @@ class RedisKeyPool(PoolReads):
         now = self._clock()
         change = policy.change_for(outcome, now, self.default_cooldown)
         last_error = ""
-        if not outcome.served:
+        if not outcome.served and outcome.kind != NOT_SENT:
             last_error = outcome.kind
             if outcome.message:
                 last_error = mask_echoes(outcome.message, lease.api_key)[:LAST_ERROR_CHARS]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .lease import Outcome
+from .lease import NOT_SENT, Outcome
 
 # How much of a provider's error message is kept as a key's last error.
 LAST_ERROR_CHARS = 300
@@ -35,8 +35,10 @@ def increments(outcome: Outcome) -> dict[str, int]:
     """The counters `outcome` adds: {"successes": 1, "prompt_tokens": 12, ...}.
 
     A failure counts under "failures" and "failures_by_kind.<kind>"; a key check counts
-    nothing; usage counts whatever the outcome (a stream that broke used tokens too).
+    nothing; a request never sent takes back the one its acquire counted; usage counts whatever the outcome (a stream that broke used tokens too).
     """
+    if outcome.kind == NOT_SENT:
+        return {"requests": -1}
     counts: dict[str, int] = {}
     if not outcome.check:
         if outcome.served:
