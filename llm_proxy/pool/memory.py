@@ -17,6 +17,10 @@ from .rotation import rings_by_model
 from .stats import LAST_ERROR_CHARS
 
 
+# Fields whose edit makes a configured key one the admin API defined.
+REDEFINING = ("api_key", "base_url", "model")
+
+
 class KeyPool(PoolReads):
     """Thread-safe key store and rotator shared by every worker thread of the process."""
 
@@ -164,6 +168,8 @@ class KeyPool(PoolReads):
                          for f in ("api_key", "base_url"))
             if edited:
                 key.generation += 1
+            if any(f in changes and changes[f] != getattr(key, f) for f in REDEFINING):
+                key.source = "api"  # no longer the key LLM_KEYS describes
             if edited or changes.get("enabled") is True:
                 key.health = HEALTHY
             for name, value in changes.items():

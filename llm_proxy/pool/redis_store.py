@@ -25,7 +25,7 @@ from . import stats
 from .base import PoolReads
 from .health import ERROR_COOLDOWN_BASE, ERROR_COOLDOWN_MAX, Health
 from .lease import NOT_SENT, Lease, Outcome
-from .memory import KeyPool, new_key
+from .memory import REDEFINING, KeyPool, new_key
 from .records import Key
 from .redis_scripts import ACQUIRE, ADD, DELETE, REPORT, RESET, UPDATE
 from .secret_box import SecretBox
@@ -270,6 +270,8 @@ class RedisKeyPool(PoolReads):
             fields += ["ident", self._box.digest(key.provider, model, secret)]
         edited = any(f in changes and changes[f] != getattr(key, f)
                      for f in ("api_key", "base_url"))
+        if any(f in changes and changes[f] != getattr(key, f) for f in REDEFINING):
+            fields += ["source", "api"]  # no longer the key LLM_KEYS describes
         reply = self._call(self._update, keys=[self._k("ident"), self._k("version")],
                            args=[self.prefix, key_id, *fields, "--", int(edited),
                                  int(changes.get("enabled") is True)])
