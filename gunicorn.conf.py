@@ -6,6 +6,7 @@ bench/README.md for the full tables.
 import os
 import secrets
 import sys
+import tempfile
 
 from llm_proxy import loop_guard  # noqa: F401  (its id made here is every worker's)
 from llm_proxy.config import Config, ConfigError, load_environment
@@ -40,11 +41,54 @@ _port = _setting("PORT", 7788, 0, 65535)
 bind = f"0.0.0.0:{_port}"
 
 # -- workers ----------------------------------------------------------------------------
-# The key pool (rotation order, cooldowns, statistics, admin edits) lives in the memory of
-# one process, so one worker; threads carry the concurrency. Several workers would each
-# have a pool of their own (rotation per process, admin edits reaching one of them) and
-# /metrics would describe whichever worker answered the scrape.
-workers = 1
+# Without REDIS_URL the key pool (rotation order, cooldowns, statistics, admin edits) lives
+# in the memory of one process, so one worker; threads carry the concurrency. Several
+# workers would each have a pool of their own (rotation per process, admin edits reaching
+# one of them), so more than one is refused at start (on_starting below). With REDIS_URL
+# the pool is shared, and one worker per CPU uses every core. WEB_CONCURRENCY (read here,
+# since a value set in this file overrides gunicorn's own reading of it) and -w still win.
+_shared_pool = bool(_env.get("REDIS_URL", "").strip())
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+if _env.get("WEB_CONCURRENCY", "").strip():
+    workers = _setting("WEB_CONCURRENCY", 1, 1, 1024)
+else:
+    workers = _cpus() if _shared_pool else 1
+
+
+def on_starting(server):
+    # The final worker count (after -w, GUNICORN_CMD_ARGS) is known only here, in the
+    # master, before any worker exists.
+    if server.cfg.workers > 1 and not _shared_pool:
+        print(f"llm-proxy: configuration error: {server.cfg.workers} workers need REDIS_URL: "
+              "without it each worker keeps a key pool of its own (its own rotation, "
+              "cooldowns and admin edits); run one worker, or set REDIS_URL to share the pool",
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+    if server.cfg.workers > 1:
+        _multiprocess_metrics()
+
+
+def _multiprocess_metrics() -> None:
+    """prometheus_client's multiprocess mode: every worker's counters summed on /metrics."""
+    directory = tempfile.mkdtemp(prefix="llm-proxy-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    import atexit
+    import shutil
+    atexit.register(shutil.rmtree, directory, True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
 
 # Stock gthread: the worker the design names, with nothing of gunicorn's patched.
 # `-k llm_proxy.gunicorn_worker.KeepAliveThreadWorker` is a measured option: a gthread
@@ -75,6 +119,11 @@ graceful_timeout = _setting("GRACEFUL_TIMEOUT", 300, 0, 86_400)
 # Longer than the 60 s idle timeout of most load balancers, so they close first and
 # never send a request on a connection the proxy is closing.
 keepalive = 75
+
+# gunicorn's control socket (gunicornc) defaults to one path per user, which every gunicorn
+# of that user on the host would share: each proxy gets its own, named by its master's pid.
+control_socket = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir(),
+                              f"llm-proxy-{os.getpid()}.ctl")
 
 # -- logs ------------------------------------------------------------------------------
 # One line per request comes from the application (with model, key id, attempts,

@@ -3,8 +3,14 @@
 Counters and histograms are updated on the request path, so their labelled children are
 cached per label tuple (one dict lookup instead of prometheus_client's lock and label
 checks). Key states are counted at scrape time, which costs the hot path nothing.
+
+Under gunicorn with several workers (the shared pool), gunicorn.conf.py turns on
+prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR): every worker writes its
+values to files there, and a scrape answered by any worker sums them all.
 """
 from __future__ import annotations
+
+import os
 
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
@@ -54,9 +60,11 @@ class Metrics:
             "one failed.", ["reason"], registry=r)
         self._in_flight = Gauge(
             "llm_proxy_requests_in_flight", "Chat requests being answered now (open "
-            "streams included).", registry=r)
-        if pool is not None:
-            r.register(KeyStateCollector(pool))
+            "streams included).", registry=r, multiprocess_mode="livesum")
+        self._pool_collectors = [KeyStateCollector(pool), SharedStateCollector(pool)] \
+            if pool is not None else []
+        for collector in self._pool_collectors:
+            r.register(collector)
         self._children: dict = {}
 
     # -- hot path ---------------------------------------------------------------------
@@ -93,8 +101,15 @@ class Metrics:
     # -- exposition -------------------------------------------------------------------
 
     def render(self) -> bytes:
-        """Prometheus text exposition of every metric of this app."""
-        return generate_latest(self.registry)
+        """Prometheus text exposition of every metric of this app (of every worker)."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        for collector in self._pool_collectors:  # pool-wide already: read once, not summed
+            registry.register(collector)
+        return generate_latest(registry)
 
     def wrap_wsgi(self, wsgi_app):
         """WSGI middleware counting chat requests in flight until their body is closed."""
@@ -156,6 +171,29 @@ class KeyStateCollector:
         for state, count in self.pool.counts_by_status().items():
             family.add_metric([state], count)
         yield family
+
+
+class SharedStateCollector:
+    """`llm_proxy_shared_state_up`: 1 while the shared pool (Redis) answers, else 0.
+
+    Only a shared pool has it; the in-process one has nothing to be cut off from.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def describe(self):
+        return [GaugeMetricFamily("llm_proxy_shared_state_up", "1 while the shared key "
+                                  "pool (Redis) can be reached.")] if self._shared() else []
+
+    def _shared(self) -> bool:
+        return getattr(self.pool, "shared", None) is not None
+
+    def collect(self):
+        if self._shared():
+            yield GaugeMetricFamily("llm_proxy_shared_state_up", "1 while the shared key "
+                                    "pool (Redis) can be reached.",
+                                    value=1 if self.pool.shared else 0)
 
 
 class NullMetrics:

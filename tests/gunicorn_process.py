@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -20,6 +21,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def scratch_dir() -> str:
+    """An empty directory to start gunicorn in: no `.env` of the developer's is read."""
+    return tempfile.mkdtemp(prefix="llm-proxy-test-")
+
+
+def conf_args() -> list:
+    """The project's gunicorn.conf.py, named, for a gunicorn started in a scratch dir."""
+    return ["-c", os.path.join(REPO, "gunicorn.conf.py")]
 
 
 def gunicorn_command() -> list:
@@ -58,9 +69,9 @@ class Gunicorn:
             command += [arg for bind in binds for arg in ("-b", bind)]
         else:
             env["PORT"] = str(self.port)  # gunicorn.conf.py binds 0.0.0.0:$PORT
-        cwd = cwd or REPO
+        # A scratch cwd keeps a developer's .env out; name the settings file it hides.
+        cwd = cwd or scratch_dir()
         if cwd != REPO:
-            # A scratch cwd keeps a developer's .env out; name the settings file it hides.
             command += ["-c", os.path.join(REPO, "gunicorn.conf.py")]
         # The default control socket is one path in $HOME, shared by every test server.
         command += ["--no-control-socket"]

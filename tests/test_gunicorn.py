@@ -6,7 +6,8 @@ import time
 import pytest
 import requests
 from conftest import good_key
-from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
+from gunicorn_process import (Gunicorn, clean_environment, conf_args, free_port,
+                              gunicorn_command, scratch_dir)
 from test_streaming import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
                             assert_upstream_let_go, wait_for)
 
@@ -182,8 +183,9 @@ def test_bad_gunicorn_settings_stop_gunicorn_with_one_line(name, value):
 
 def assert_one_line_exit(env: dict, expected: str) -> None:
     started = time.monotonic()
-    proc = subprocess.run(gunicorn_command() + ["wsgi:app", "-b", f"127.0.0.1:{free_port()}"],
-                          cwd=REPO, env=clean_environment(**{**SETTINGS, **env}),
+    proc = subprocess.run(gunicorn_command() + ["wsgi:app", "-b", f"127.0.0.1:{free_port()}",
+                                                *conf_args()],
+                          cwd=scratch_dir(), env=clean_environment(**{**SETTINGS, **env}),
                           capture_output=True, timeout=30)
     elapsed = time.monotonic() - started
     assert proc.returncode != 0

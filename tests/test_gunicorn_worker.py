@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from conftest import good_key
-from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
+from gunicorn_process import (Gunicorn, clean_environment, conf_args, free_port,
+                              gunicorn_command, scratch_dir)
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -133,7 +134,8 @@ def test_gunicorns_own_lines_go_to_stdout_with_the_applications(tmp_path, log_fo
     out, err = tmp_path / "out.log", tmp_path / "err.log"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         proc = subprocess.Popen(
-            gunicorn_command() + ["wsgi:app", "--no-control-socket"], cwd=REPO,
+            gunicorn_command() + ["wsgi:app", "--no-control-socket", *conf_args()],
+            cwd=scratch_dir(),
             env=clean_environment(PORT=str(port), LOG_FORMAT=log_format, LLM_KEYS="[]",
                                   ADMIN_TOKEN="admin-token-0123456789"),
             stdout=stdout, stderr=stderr)
