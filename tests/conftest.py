@@ -24,7 +24,8 @@ _CLEARED = ("LLM_KEYS", "LLM_KEYS_FILE", "ADMIN_TOKEN", "PROXY_TOKENS", "OPENAI_
             "XAI_API_KEY", "OPENAI_BASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
             "http_proxy", "https_proxy", "all_proxy", "PORT", "CORS_ORIGINS",
             "MAX_ATTEMPTS", "UPSTREAM_TIMEOUT", "KEY_COOLDOWN_SECONDS", "LOG_FORMAT",
-            "LOG_LEVEL")
+            "LOG_LEVEL", "REDIS_URL", "REDIS_PREFIX", "ENCRYPTION_KEY", "WEB_CONCURRENCY",
+            "PROMETHEUS_MULTIPROC_DIR")
 
 ADMIN_TOKEN = "admin-test-token-0123456789"
 

@@ -89,9 +89,10 @@ class Gunicorn:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.output()
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                # A worker still importing on a loaded machine may take a while to answer.
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         output = self.stop()
         raise AssertionError("gunicorn did not start:\n" + output)
