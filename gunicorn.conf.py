@@ -9,7 +9,8 @@ import sys
 import tempfile
 
 from llm_proxy import loop_guard  # noqa: F401  (its id made here is every worker's)
-from llm_proxy.config import Config, ConfigError, load_environment
+from llm_proxy.config import Config, ConfigError
+from llm_proxy.dotenv_file import load_environment
 
 _env = load_environment()
 

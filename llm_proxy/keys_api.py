@@ -13,8 +13,8 @@ import re
 from flask import Blueprint, current_app, jsonify, request
 
 from .auth import is_cors_preflight, require_token
-from .config import ENTRY_FIELDS, EntryError, validate_entry
 from .errors import InvalidRequest, NotFound
+from .key_entries import ENTRY_FIELDS, EntryError, validate_entry
 from .key_view import public_view
 from .pool import KeyPool
 from .providers import ALIASES, DEFAULT_BASE_URLS

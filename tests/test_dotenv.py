@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from llm_proxy.config import Config, ConfigError, read_dotenv
+from llm_proxy.config import Config, ConfigError
+from llm_proxy.dotenv_file import read_dotenv
 
 KEY_A = "sk-proj-AAAAaaaa1111bbbb2222"
 KEY_B = "sk-BBBBbbbb3333cccc4444dddd"
