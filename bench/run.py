@@ -325,7 +325,7 @@ def parse_args(argv=None):
 # Each mode is one configuration of the proxy, measured in the same run as the others.
 MODES = {
     "local": (False, []),            # the in-process pool, one worker (the default)
-    "redis": (True, []),             # the Redis pool, one worker: the store's own cost
+    "redis": (True, ["-w", "1"]),    # the Redis pool, one worker: the store's own cost
     "redis-w2": (True, ["-w", "2"]),  # the Redis pool, a worker per core of this machine
 }
 

@@ -8,6 +8,7 @@ reached it serves from those, with its own rotation and cooldowns, refuses admin
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -59,12 +60,13 @@ class RedisKeyPool(PoolReads):
             url, socket_timeout=timeout, socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 1), health_check_interval=0, decode_responses=True)
         r = self._redis
-        self._acquire = r.register_script(ACQUIRE)
-        self._report = r.register_script(REPORT)
-        self._add = r.register_script(ADD)
-        self._update = r.register_script(UPDATE)
-        self._delete = r.register_script(DELETE)
-        self._reset = r.register_script(RESET)
+        self._scripts = _Scripts(r)
+        self._acquire = self._scripts.bind(ACQUIRE)
+        self._report = self._scripts.bind(REPORT)
+        self._add = self._scripts.bind(ADD)
+        self._update = self._scripts.bind(UPDATE)
+        self._delete = self._scripts.bind(DELETE)
+        self._reset = self._scripts.bind(RESET)
         # The last keys known, served from while Redis is away.
         self._local = KeyPool(entries, default_cooldown=default_cooldown, clock=clock,
                              on_state_change=on_state_change)
@@ -383,6 +385,55 @@ class RedisKeyPool(PoolReads):
         except NotFound:
             return Key(id=lease.id, provider=lease.provider, model=lease.model,
                        api_key=lease.api_key, base_url=lease.base_url)
+
+
+class _Scripts:
+    """Runs the Lua scripts on connections of its own, straight through redis-py's
+    Connection (send_command, read_response).
+
+    The client's command path (connection pool, retry wrapper, response callbacks) costs
+    more CPU than the script itself: measured 135 against 57 us per call here. Idle
+    connections wait in a list (append and pop are atomic), so there are only as many as
+    calls ever ran at once.
+    """
+
+    def __init__(self, client: redis.Redis):
+        self._pool = client.connection_pool
+        self._idle: list = []
+
+    def bind(self, source: str):
+        sha = hashlib.sha1(source.encode()).hexdigest()
+
+        def run(keys, args):
+            return self._run(source, sha, keys, args)
+        return run
+
+    def _run(self, source: str, sha: str, keys: list, args: list):
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            conn = self._pool.make_connection()
+        try:
+            try:
+                reply = self._send(conn, sha, source, keys, args)
+            except _DOWN:
+                # A kept connection dies with a restarted Redis: one try on a new one.
+                conn.disconnect()
+                reply = self._send(conn, sha, source, keys, args)
+        except BaseException:
+            conn.disconnect()
+            raise
+        self._idle.append(conn)
+        return reply
+
+    @staticmethod
+    def _send(conn, sha: str, source: str, keys: list, args: list):
+        conn.send_command("EVALSHA", sha, len(keys), *keys, *args)
+        try:
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:  # a new or flushed Redis: load it once
+            conn.send_command("EVAL", source, len(keys), *keys, *args)
+            return conn.read_response()
 
 
 def _record(key_id: str, f: dict, secret: str) -> Key:
