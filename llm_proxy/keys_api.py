@@ -46,8 +46,11 @@ def _pool() -> KeyPool:
 
 @bp.get("/keys")
 def list_keys():
-    """Every key, masked, with status, cooldown and statistics."""
-    return jsonify({"keys": _pool().public_keys()})
+    """Every key, masked, with status, cooldown and statistics, and where keys live."""
+    pool = _pool()
+    shared = getattr(pool, "shared", None)
+    store = {"kind": "memory"} if shared is None else {"kind": "redis", "shared": shared}
+    return jsonify({"keys": pool.public_keys(), "store": store})
 
 
 @bp.post("/keys")

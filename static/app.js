@@ -6,6 +6,7 @@ import { initDeleteDialog } from "./js/key_actions.js";
 import { applyFilter, clearKeys, render, repaintRows, repaintTimes } from "./js/keys_table.js";
 import { hooks, REFRESH_MS, state } from "./js/state.js";
 import { copySkeleton } from "./js/skeleton.js";
+import { renderStoreNote } from "./js/store_note.js";
 
 const TOKEN_STORE = "llm-proxy.admin-token";
 
@@ -146,6 +147,7 @@ async function refresh() {
   try {
     const data = await api("GET", "keys");
     if (mine !== seq || !state.signedIn) return;
+    renderStoreNote(data.store);
     render(data.keys);
     markConnected();
     if (!state.providers.length) fillProviders().then((ok) => { if (ok) repaintRows(); });

@@ -5,6 +5,7 @@ import { plural, sentence } from "./format.js";
 import { flash } from "./keys_table.js";
 import { loadProviders, providerInfo, providerName } from "./providers.js";
 import { hooks, state } from "./state.js";
+import { keptWhere } from "./store_note.js";
 
 export function initAddKeys() {
   $("add-form").addEventListener("submit", addOne);
@@ -84,8 +85,7 @@ async function addOne(ev) {
   try {
     const created = await api("POST", "keys", entry);
     clearSecret(fields.api_key.input);
-    showMessage(message, `Added ${created.api_key} to ${created.model}. It lives in memory only ` +
-      "until you add it to LLM_KEYS.", "ok");
+    showMessage(message, `Added ${created.api_key} to ${created.model}. ${keptWhere()}`, "ok");
     await hooks.refresh();
     flash([created.id]);
   } catch (err) {
@@ -162,7 +162,7 @@ async function addMany(ev) {
     for (const k of created) perModel.set(k.model, (perModel.get(k.model) || 0) + 1);
     const list = [...perModel].map(([m, n]) => `${m} (${n})`).join(", ");
     showMessage(message, `Added ${plural(created.length, "key", "keys")}: ${list}. ` +
-      "They live in memory only until you add them to LLM_KEYS.", "ok");
+      keptWhere(created.length), "ok");
     await hooks.refresh();
     flash(created.map((k) => k.id));
   } catch (err) {

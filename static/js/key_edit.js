@@ -3,7 +3,7 @@ import { api, describe } from "./api.js";
 import { clearFieldErrors, clearSecret, el, revealButton, setAttr, setFieldError, setText, showMessage } from "./dom.js";
 import { busy, keyPath, rowMessage, updateRow } from "./key_row.js";
 import { providerDefault, providerName } from "./providers.js";
-import { hooks } from "./state.js";
+import { hooks, state } from "./state.js";
 
 const SAVED_NAMES = { model: "model", api_key: "API key", base_url: "base URL" };
 let uid = 0;
@@ -106,7 +106,9 @@ async function saveEdit(row) {
       closeEdit(row, false);
       updateRow(row, updated);
       const what = Object.keys(changes).map((f) => SAVED_NAMES[f]).join(", ");
-      rowMessage(row, `Saved the new ${what}. Remember: in memory only.`, "ok");
+      const where = state.store && state.store.kind === "redis" ? "Shared through Redis."
+        : "Remember: in memory only.";
+      rowMessage(row, `Saved the new ${what}. ${where}`, "ok");
       await hooks.refresh();
       row.editBtn.focus();
     } catch (err) {

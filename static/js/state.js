@@ -9,6 +9,7 @@ export const state = {
   providers: [],
   skewMs: 0,
   filter: "",
+  store: null, // where keys live, as /api/keys reports it
 };
 
 // Set by app.js: `refresh()` reloads the key list, `expire()` ends a refused session.
