@@ -10,8 +10,8 @@ import json
 import mimetypes
 import secrets
 
-from ..errors import InvalidRequest
-from .data_uri import parse_data_uri
+from ...errors import InvalidRequest
+from ..data_uri import parse_data_uri
 
 # Gemini 3 rejects a replayed functionCall without the thoughtSignature it came with
 # (https://ai.google.dev/gemini-api/docs/thought-signatures). OpenAI clients keep nothing

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from ..errors import InvalidRequest
-from .data_uri import parse_data_uri
+from ...errors import InvalidRequest
+from ..data_uri import parse_data_uri
 
 # https://docs.anthropic.com/en/docs/build-with-claude/vision: the accepted image types.
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import numbers
 
-from ..errors import InvalidRequest
-from .anthropic_messages import to_anthropic
-from .tool_choice import read_tool_choice
+from ...errors import InvalidRequest
+from .messages import to_anthropic
+from ..tool_choice import read_tool_choice
 
 # Anthropic requires max_tokens; OpenAI's default is "as much as the model allows". The
 # largest value every model of a family accepts (models overview: Claude 3 Haiku and Opus

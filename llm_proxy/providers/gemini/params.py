@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidRequest
-from .tool_choice import read_tool_choice
+from ...errors import InvalidRequest
+from ..tool_choice import read_tool_choice
 
 # OpenAI name → (Gemini generationConfig name, whether the value must be an integer).
 RENAMES = {
