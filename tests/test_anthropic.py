@@ -614,6 +614,10 @@ REFUSED = [
     ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
         {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]},
      "messages[1].tool_calls[0].function.arguments"),
+    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f",
+                                                      "arguments": "[" * 100_000}}]}]},
+     "messages[1].tool_calls[0].function.arguments"),
     ({"messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": "r"}]},
      "messages[1].tool_call_id"),
     ({"messages": [{"role": "system", "content": [{"type": "image_url"}]},

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import numbers
 
-from ..errors import InvalidRequest
-from .anthropic_messages import to_anthropic
-from .tool_choice import read_tool_choice
+from ...errors import InvalidRequest
+from ..openai_input import (named_function, read_array, read_response_format, read_stop,
+                            read_tool_choice)
+from .messages import to_anthropic
 
 # Anthropic requires max_tokens; OpenAI's default is "as much as the model allows". The
 # largest value every model of a family accepts (models overview: Claude 3 Haiku and Opus
@@ -95,14 +96,8 @@ def max_tokens(body: dict, model: str) -> int:
 
 
 def stop_sequences(stop) -> list:
-    if stop is None:
-        return []
-    if isinstance(stop, str):
-        stop = [stop]
-    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        raise InvalidRequest("'stop' must be a string or an array of strings.", param="stop",
-                             code="invalid_type")
-    stop = [s for s in stop if s]
+    """`stop` as Anthropic's stop_sequences: empty ones left out, whitespace-only ones refused."""
+    stop = [s for s in read_stop(stop) if s]
     if any(not s.strip() for s in stop):
         # Anthropic refuses them, and leaving one out would let the answer run past it.
         raise InvalidRequest("This model does not accept stop sequences made only of "
@@ -148,11 +143,9 @@ def user_id(user: str) -> str:
 
 def tools_fields(body: dict) -> dict:
     """Anthropic `tools` and `tool_choice` from the OpenAI tool fields."""
-    tools = body.get("tools")
-    if tools is None or tools == []:
+    tools = read_array(body.get("tools"), "tools")
+    if not tools:
         return {}  # a tool_choice without tools has nothing to choose from
-    if not isinstance(tools, list):
-        raise InvalidRequest("'tools' must be an array.", param="tools", code="invalid_type")
     out: dict = {"tools": [_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]}
     choice = tool_choice(body.get("tool_choice"))
     if body.get("parallel_tool_calls") is False and choice.get("type") != "none":
@@ -163,9 +156,8 @@ def tools_fields(body: dict) -> dict:
 
 
 def _tool(tool, param: str) -> dict:
-    function = tool.get("function") if isinstance(tool, dict) else None
-    if not isinstance(tool, dict) or tool.get("type") != "function" or \
-            not isinstance(function, dict) or not isinstance(function.get("name"), str):
+    function = named_function(tool)
+    if function is None or tool.get("type") != "function":
         raise InvalidRequest(f"'{param}' must be a function tool with a 'function.name'.",
                              param=param, code="invalid_value")
     schema = function.get("parameters")
@@ -194,18 +186,10 @@ def tool_choice(choice) -> dict:
 def _output_format(response_format) -> dict | None:
     # Anthropic's structured outputs take a JSON schema; there is no schema-less JSON mode
     # (https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs).
-    if response_format is None:
-        return None
-    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    kind, schema = read_response_format(response_format, "an object")
     if kind == "text":
         return None
     if kind == "json_schema":
-        spec = response_format.get("json_schema")
-        schema = spec.get("schema") if isinstance(spec, dict) else None
-        if not isinstance(schema, dict):
-            raise InvalidRequest("'response_format.json_schema.schema' must be an object.",
-                                 param="response_format.json_schema.schema",
-                                 code="invalid_value")
         return {"type": "json_schema", "schema": schema}
     if kind == "json_object":
         raise InvalidRequest("JSON mode without a schema is not supported for this model; use "

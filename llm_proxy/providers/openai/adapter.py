@@ -9,9 +9,9 @@ import json
 import re
 from typing import Iterator
 
-from ..errors import AUTH, InvalidRequest, UpstreamError
-from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
-                   UpstreamRequest, _json_or_none, clean_message)
+from ...errors import AUTH, InvalidRequest, UpstreamError
+from ..base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
+                    UpstreamRequest, _json_or_none, clean_message)
 
 # Providers documenting `stream_options.include_usage` (OpenAI, DeepSeek, xAI). Generic
 # compatible servers are left alone: some reject fields they do not know.

@@ -7,16 +7,21 @@ blocks at the start of the next user turn
 """
 from __future__ import annotations
 
-import json
 import re
 
-from ..errors import InvalidRequest
-from .data_uri import parse_data_uri
+from ...errors import InvalidRequest
+from ..openai_input import (TextRules, append_turn, named_function, parse_data_uri,
+                            read_arguments, read_array, read_texts)
 
 # https://docs.anthropic.com/en/docs/build-with-claude/vision: the accepted image types.
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 # Anthropic's pattern for tool_use ids; OpenAI allows any string.
 _TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_TEXT_ONLY = TextRules(("text",), "'{param}' must be a string or an array of text parts.",
+                       "'{param}' must be a text part.", "invalid_type")
+# An assistant's own earlier words may include a refusal.
+_ASSISTANT_TEXT = _TEXT_ONLY._replace(kinds=("text", "refusal"),
+                                      not_text="'{param}' must be a text or refusal part.")
 
 
 def to_anthropic(messages: list) -> tuple[list, list]:
@@ -28,11 +33,11 @@ def to_anthropic(messages: list) -> tuple[list, list]:
         if role in ("system", "developer"):
             system += _text_blocks(message.get("content"), f"messages[{i}].content")
         elif role == "user":
-            _append(turns, "user", _user_blocks(message.get("content"), i))
+            append_turn(turns, "user", _user_blocks(message.get("content"), i), "content")
         elif role == "assistant":
-            _append(turns, "assistant", _assistant_blocks(message, i))
+            append_turn(turns, "assistant", _assistant_blocks(message, i), "content")
         elif role == "tool":
-            _append(turns, "user", [_tool_result(message, i)])
+            append_turn(turns, "user", [_tool_result(message, i)], "content")
         else:
             raise InvalidRequest(f"Invalid value for 'messages[{i}].role': '{role}' is not "
                                  "supported for this model.", param=f"messages[{i}].role",
@@ -51,40 +56,16 @@ def to_anthropic(messages: list) -> tuple[list, list]:
     return system, turns
 
 
-def _append(turns: list, role: str, blocks: list) -> None:
-    """Add blocks as a turn, merged into the previous one when it has the same role."""
-    if not blocks:
-        return  # an empty message carries nothing, and Anthropic rejects empty turns
-    if turns and turns[-1]["role"] == role:
-        turns[-1]["content"].extend(blocks)
-    else:
-        turns.append({"role": role, "content": blocks})
-
-
 def _trim_prefill(turn: dict) -> None:
     # A final assistant turn is a prefill, which Anthropic rejects when it ends in whitespace.
     if turn["role"] == "assistant" and turn["content"][-1]["type"] == "text":
         turn["content"][-1]["text"] = turn["content"][-1]["text"].rstrip()
 
 
-def _text_blocks(content, param: str) -> list:
-    """Text-only content (system, developer, tool) as text blocks, empty ones left out."""
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content.strip() else []
-    if not isinstance(content, list):
-        raise InvalidRequest(f"'{param}' must be a string or an array of text parts.",
-                             param=param, code="invalid_type")
-    blocks = []
-    for j, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") != "text" or \
-                not isinstance(part.get("text"), str):
-            raise InvalidRequest(f"'{param}[{j}]' must be a text part.", param=f"{param}[{j}]",
-                                 code="invalid_type")
-        if part["text"].strip():
-            blocks.append({"type": "text", "text": part["text"]})
-    return blocks
+def _text_blocks(content, param: str, rules: TextRules = _TEXT_ONLY) -> list:
+    """Text-only content (system, developer, tool) as text blocks, blank ones left out."""
+    return [{"type": "text", "text": text}
+            for text in read_texts(content, param, rules) if text.strip()]
 
 
 def _user_blocks(content, i: int) -> list:
@@ -149,43 +130,20 @@ def _document(file, param: str) -> dict:
 
 
 def _assistant_blocks(message: dict, i: int) -> list:
-    param = f"messages[{i}].content"
-    content = message.get("content")
-    blocks: list = []
-    if isinstance(content, list):
-        for j, part in enumerate(content):
-            kind = part.get("type") if isinstance(part, dict) else None
-            text = part.get(kind) if kind in ("text", "refusal") else None
-            if not isinstance(text, str):
-                raise InvalidRequest(f"'{param}[{j}]' must be a text or refusal part.",
-                                     param=f"{param}[{j}]", code="invalid_type")
-            if text.strip():
-                blocks.append({"type": "text", "text": text})
-    elif content is not None:
-        blocks = _text_blocks(content, param)
-    calls = message.get("tool_calls")
-    if calls is not None and not isinstance(calls, list):
-        raise InvalidRequest(f"'messages[{i}].tool_calls' must be an array.",
-                             param=f"messages[{i}].tool_calls", code="invalid_type")
-    for j, call in enumerate(calls or ()):
+    blocks = _text_blocks(message.get("content"), f"messages[{i}].content", _ASSISTANT_TEXT)
+    calls = read_array(message.get("tool_calls"), f"messages[{i}].tool_calls")
+    for j, call in enumerate(calls):
         blocks.append(_tool_use(call, f"messages[{i}].tool_calls[{j}]"))
     return blocks
 
 
 def _tool_use(call, param: str) -> dict:
-    function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or not isinstance(call.get("id"), str) or \
-            not isinstance(function.get("name"), str):
+    function = named_function(call)
+    if function is None or not isinstance(call.get("id"), str):
         raise InvalidRequest(f"'{param}' must have an 'id' and a 'function' with a 'name'.",
                              param=param, code="invalid_type")
-    arguments = function.get("arguments") or "{}"
-    try:
-        tool_input = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        tool_input = None
-    if not isinstance(tool_input, dict):
-        raise InvalidRequest(f"'{param}.function.arguments' must be a JSON object.",
-                             param=f"{param}.function.arguments", code="invalid_value")
+    # Any empty value (0, false, []) counts as no arguments here, not only None and "".
+    tool_input = read_arguments(function.get("arguments") or None, param, "a JSON object")
     return {"type": "tool_use", "id": tool_id(call["id"]), "name": function["name"],
             "input": tool_input}
 

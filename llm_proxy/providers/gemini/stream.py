@@ -11,9 +11,9 @@ import json
 import time
 from typing import Iterator
 
-from .base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_message
-from .gemini_response import (blocked_message, completion_id, finish_reason, logprobs,
-                              split_parts, usage)
+from ..base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_message
+from .response import (blocked_message, completion_id, finish_reason, logprobs,
+                       split_parts, usage)
 
 
 class StreamTranslator:

@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 
-from .gemini_messages import new_call_id
+from .messages import new_call_id
 
 # Gemini FinishReason → OpenAI finish_reason; reasons not listed (OTHER, LANGUAGE,
 # MALFORMED_FUNCTION_CALL, ...) end the answer without a closer OpenAI equivalent: "stop".

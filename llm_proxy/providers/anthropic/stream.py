@@ -11,8 +11,8 @@ import json
 import time
 from typing import Iterator
 
-from .anthropic_response import error_status, finish_reason, openai_usage
-from .base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_message
+from .response import error_status, finish_reason, openai_usage
+from ..base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_message
 
 
 class ChunkWriter:

@@ -9,14 +9,14 @@ import json
 from typing import Iterator
 from urllib.parse import quote
 
-from ..errors import AUTH, UpstreamError
-from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamState, UpstreamRequest,
-                   _json_or_none, classify_status, clean_message, parse_duration,
-                   retry_after_from_headers)
-from . import gemini_stream
-from .gemini_messages import build_contents
-from .gemini_params import function_declarations, generation_config, tool_config
-from .gemini_response import completion
+from ...errors import AUTH, UpstreamError
+from ..base import (Adapter, ChatRequest, Completion, SSEEvent, StreamState, UpstreamRequest,
+                    _json_or_none, classify_status, clean_message, parse_duration,
+                    retry_after_from_headers)
+from . import stream as gemini_stream
+from .messages import build_contents
+from .params import function_declarations, generation_config, tool_config
+from .response import completion
 
 API_VERSION = "v1beta"
 

@@ -10,8 +10,9 @@ import json
 import mimetypes
 import secrets
 
-from ..errors import InvalidRequest
-from .data_uri import parse_data_uri
+from ...errors import InvalidRequest
+from ..openai_input import (TextRules, append_turn, named_function, parse_data_uri,
+                            read_arguments, read_array, read_texts)
 
 # Gemini 3 rejects a replayed functionCall without the thoughtSignature it came with
 # (https://ai.google.dev/gemini-api/docs/thought-signatures). OpenAI clients keep nothing
@@ -22,6 +23,8 @@ _SIGNATURE_MARK = "_sig_"
 FOREIGN_CALL_SIGNATURE = "skip_thought_signature_validator"
 
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
+_TEXT = TextRules(("text", "refusal"), "'{param}' must be a string or an array of parts.",
+                  "'{param}' must be a text part here.", "invalid_value")
 
 
 def new_call_id(signature: str | None = None) -> str:
@@ -48,11 +51,12 @@ def build_contents(messages: list) -> tuple[list, list]:
         if role in ("system", "developer"):
             system += [{"text": text} for text in _texts(message.get("content"), where)]
         elif role == "user":
-            _append(contents, "user", _user_parts(message.get("content"), where))
+            append_turn(contents, "user", _user_parts(message.get("content"), where), "parts")
         elif role == "assistant":
-            _append(contents, "model", _assistant_parts(message, where, call_names))
+            append_turn(contents, "model", _assistant_parts(message, where, call_names), "parts")
         elif role == "tool":
-            _append(contents, "user", [_function_response(message, where, call_names)])
+            result = _function_response(message, where, call_names)
+            append_turn(contents, "user", [result], "parts")
         else:
             raise InvalidRequest(f"Unsupported role '{role}' in '{where}.role' for a Gemini "
                                  "model: use system, developer, user, assistant or tool.",
@@ -66,34 +70,9 @@ def build_contents(messages: list) -> tuple[list, list]:
     return system, contents
 
 
-def _append(contents: list, role: str, parts: list) -> None:
-    """Add a turn, merging it into the previous one of the same role (Gemini alternates)."""
-    if not parts:
-        return
-    if contents and contents[-1]["role"] == role:
-        contents[-1]["parts"].extend(parts)
-    else:
-        contents.append({"role": role, "parts": parts})
-
-
 def _texts(content, where: str) -> list[str]:
     """The non-empty texts of a string or text-parts content."""
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [content] if content else []
-    if not isinstance(content, list):
-        raise InvalidRequest(f"'{where}.content' must be a string or an array of parts.",
-                             param=f"{where}.content", code="invalid_type")
-    texts = []
-    for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind not in ("text", "refusal") or not isinstance(part.get(kind), str):
-            raise InvalidRequest(f"'{where}.content[{j}]' must be a text part here.",
-                                 param=f"{where}.content[{j}]", code="invalid_value")
-        if part[kind]:
-            texts.append(part[kind])
-    return texts
+    return [text for text in read_texts(content, f"{where}.content", _TEXT) if text]
 
 
 def _user_parts(content, where: str) -> list:
@@ -168,20 +147,17 @@ def _file_blob(file, where: str) -> dict:
 
 def _assistant_parts(message: dict, where: str, call_names: dict) -> list:
     parts = [{"text": text} for text in _texts(message.get("content"), where)]
-    tool_calls = message.get("tool_calls") or []
-    if not isinstance(tool_calls, list):
-        raise InvalidRequest(f"'{where}.tool_calls' must be an array.",
-                             param=f"{where}.tool_calls", code="invalid_type")
+    # Any empty value (false, 0, {}, "") counts as no tool calls here, not only None and [].
+    tool_calls = read_array(message.get("tool_calls") or None, f"{where}.tool_calls")
     for k, call in enumerate(tool_calls):
         here = f"{where}.tool_calls[{k}]"
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str) \
-                or not isinstance(call.get("id"), str):
+        function = named_function(call)
+        if function is None or not isinstance(call.get("id"), str):
             raise InvalidRequest(f"'{here}' needs an 'id' and a 'function' with a 'name'.",
                                  param=here, code="invalid_value")
         call_names[call["id"]] = function["name"]
-        part = {"functionCall": {"name": function["name"],
-                                 "args": _arguments(function.get("arguments"), here)}}
+        args = read_arguments(function.get("arguments"), here, "a JSON object string")
+        part = {"functionCall": {"name": function["name"], "args": args}}
         signature = signature_of(call["id"])
         if signature:
             part["thoughtSignature"] = signature
@@ -191,21 +167,6 @@ def _assistant_parts(message: dict, where: str, call_names: dict) -> list:
         # Gemini signs the first call of a step; a step it did not make gets the stand-in.
         calls[0]["thoughtSignature"] = FOREIGN_CALL_SIGNATURE
     return parts
-
-
-def _arguments(arguments, where: str) -> dict:
-    """Function arguments (a JSON string in OpenAI's format) as the object Gemini wants."""
-    if arguments is None or arguments == "":
-        return {}
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except (ValueError, RecursionError):
-            arguments = None
-    if not isinstance(arguments, dict):
-        raise InvalidRequest(f"'{where}.function.arguments' must be a JSON object string.",
-                             param=f"{where}.function.arguments", code="invalid_value")
-    return arguments
 
 
 def _function_response(message: dict, where: str, call_names: dict) -> dict:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidRequest
-from .tool_choice import read_tool_choice
+from ...errors import InvalidRequest
+from ..openai_input import (named_function, read_array, read_response_format, read_stop,
+                            read_tool_choice)
 
 # OpenAI name → (Gemini generationConfig name, whether the value must be an integer).
 RENAMES = {
@@ -57,12 +58,9 @@ def generation_config(body: dict, model: str = "") -> dict:
         if value is not None and gemini_name not in config:
             config[gemini_name] = _number(value, name, integer)
     stop = body.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
+    # Any empty value (false, 0, {}) counts as no stop here; "" is a stop sequence.
+    stop = read_stop(stop) if stop or isinstance(stop, str) else []
     if stop:
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise InvalidRequest("'stop' must be a string or an array of strings.",
-                                 param="stop", code="invalid_type")
         config["stopSequences"] = stop
     config.update(_response_format(body.get("response_format")))
     if body.get("logprobs") is True:
@@ -110,20 +108,12 @@ def _number(value, name: str, integer: bool):
 
 
 def _response_format(fmt) -> dict:
-    if fmt is None:
-        return {}
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    kind, schema = read_response_format(fmt, "a JSON Schema object")
     if kind == "text":
         return {}
     if kind == "json_object":
         return {"responseMimeType": "application/json"}
     if kind == "json_schema":
-        spec = fmt.get("json_schema")
-        schema = spec.get("schema") if isinstance(spec, dict) else None
-        if not isinstance(schema, dict):
-            raise InvalidRequest("'response_format.json_schema.schema' must be a JSON Schema "
-                                 "object.", param="response_format.json_schema.schema",
-                                 code="invalid_value")
         # responseJsonSchema takes JSON Schema as is; responseSchema only an OpenAPI subset.
         return {"responseMimeType": "application/json", "responseJsonSchema": schema}
     raise InvalidRequest("'response_format.type' must be text, json_object or json_schema.",
@@ -132,18 +122,14 @@ def _response_format(fmt) -> dict:
 
 def function_declarations(tools) -> list:
     """OpenAI function tools as Gemini FunctionDeclarations."""
-    if tools is None:
-        return []
-    if not isinstance(tools, list):
-        raise InvalidRequest("'tools' must be an array.", param="tools", code="invalid_type")
     declarations = []
-    for i, tool in enumerate(tools):
+    for i, tool in enumerate(read_array(tools, "tools")):
         if not isinstance(tool, dict) or tool.get("type", "function") != "function":
             raise InvalidRequest(f"Only function tools are supported for Gemini models "
                                  f"('tools[{i}].type').", param=f"tools[{i}].type",
                                  code="unsupported_parameter")
-        function = tool.get("function")
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        function = named_function(tool)
+        if function is None:
             raise InvalidRequest(f"'tools[{i}].function.name' must be a string.",
                                  param=f"tools[{i}].function.name", code="invalid_type")
         declaration = {"name": function["name"]}

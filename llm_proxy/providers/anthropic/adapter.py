@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from ..errors import UpstreamError
-from . import anthropic_stream
-from .anthropic_request import build_body
-from .anthropic_response import ERROR_TYPES, completion_body
-from .base import (Adapter, ChatRequest, Completion, SSEEvent, StreamState, UpstreamRequest,
-                   _json_or_none, classify_status, clean_message, retry_after_from_headers)
+from ...errors import UpstreamError
+from . import stream as anthropic_stream
+from .request import build_body
+from .response import ERROR_TYPES, completion_body
+from ..base import (Adapter, ChatRequest, Completion, SSEEvent, StreamState, UpstreamRequest,
+                    _json_or_none, classify_status, clean_message, retry_after_from_headers)
 
 API_VERSION = "2023-06-01"
 
