@@ -2,7 +2,7 @@
 
 Requests go to `{base_url}/v1/messages` with `x-api-key` and `anthropic-version`
 (https://docs.anthropic.com/en/api/versioning); the translation itself lives in
-anthropic_request (OpenAI → Anthropic), anthropic_response and anthropic_stream (back).
+request and messages (OpenAI → Anthropic), response and stream (back).
 """
 from __future__ import annotations
 

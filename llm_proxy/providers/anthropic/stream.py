@@ -18,14 +18,18 @@ from ..base import SSEEvent, StreamBroken, StreamState, _json_or_none, clean_mes
 class ChunkWriter:
     """Builds the OpenAI chunks of one stream: same id, created and model on each."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, include_usage: bool = False):
         self.model = model
         self.id = "chatcmpl-anthropic"
         self.created = int(time.time())
+        # As OpenAI's: with include_usage every chunk before the last says "usage": null.
+        self.include_usage = include_usage
 
     def delta(self, delta: dict, finish: str | None = None) -> bytes:
-        return self._encode([{"index": 0, "delta": delta, "logprobs": None,
-                              "finish_reason": finish}])
+        choices = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        if self.include_usage:
+            return self._encode(choices, usage=None)
+        return self._encode(choices)
 
     def usage(self, usage: dict) -> bytes:
         return self._encode([], usage=usage)
@@ -39,7 +43,7 @@ class ChunkWriter:
 def iter_chunks(model: str, include_usage: bool, events: Iterator[SSEEvent],
                 state: StreamState) -> Iterator[bytes]:
     """Yield each OpenAI chunk as soon as the Anthropic event that carries it arrives."""
-    out = ChunkWriter(model)
+    out = ChunkWriter(model, include_usage)
     usage: dict = {}
     tool_index: dict[int, int] = {}  # Anthropic content block index → OpenAI tool call index
     # Tool blocks whose arguments have not streamed yet: a call without arguments still
