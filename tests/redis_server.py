@@ -39,6 +39,11 @@ class RedisServer:
         self.proc.kill()
         self.proc.wait(10)
 
+    def cli(self, *args: str) -> str:
+        """What `redis-cli` prints for one command against this server."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
+                              text=True, timeout=10, check=True).stdout
+
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
 

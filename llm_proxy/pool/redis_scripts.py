@@ -4,7 +4,9 @@ Names: `P` is REDIS_PREFIX. `P:key:<id>` hash per key (fields below), `P:ids` so
 of ids by insertion, `P:ring:<model>` list of ids in rotation order, `P:last:<model>` id
 served last, `P:ident` hash identity digest → id (duplicates), `P:version` counter
 bumped by every admin change, `P:seeded` present once LLM_KEYS has been merged in (its
-absence means a flushed or new Redis).
+absence means a flushed or new Redis), holding the epoch of that merge (Redis's TIME).
+A process's cached key list is "counter/epoch": the counter starts again after a flush,
+the epoch does not, so a process that missed the flush still sees a new version.
 
 Key hash fields: provider model base_url enabled source generation secret ident seq
 invalid cooldown_until failure_streak requests successes failures prompt_tokens
@@ -41,12 +43,14 @@ end
 """
 
 # KEYS: ring, last, seeded, version. ARGV: prefix, now, excluded ids...
+# version is "counter/epoch".
 # → {1, version, id, provider, model, base_url, generation, secret}
 # | {2, version, cooldown_until of each cooling key...} | {0, version} no such model
 # | {3} not seeded (a flushed Redis).
 ACQUIRE = """
-if redis.call('EXISTS', KEYS[3]) == 0 then return {3} end
-local version = redis.call('GET', KEYS[4]) or '0'
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then return {3} end
+local version = (redis.call('GET', KEYS[4]) or '0') .. '/' .. epoch
 local ring = redis.call('LRANGE', KEYS[1], 0, -1)
 if #ring == 0 then return {0, version} end
 local p, now = ARGV[1], tonumber(ARGV[2])
@@ -145,7 +149,10 @@ for i = 0, n - 1 do
     table.insert(created, id)
   end
 end
-if merge then redis.call('SET', KEYS[4], '1') end
+if merge and redis.call('EXISTS', KEYS[4]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[4], t[1] .. '.' .. t[2])
+end
 redis.call('INCR', KEYS[3])
 return created
 """

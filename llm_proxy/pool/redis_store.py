@@ -89,7 +89,8 @@ class RedisKeyPool(PoolReads):
     def _join(self) -> None:
         self.seed()
         self._refresh_local()
-        self._up = True
+        with self._state_lock:
+            self._up = True
 
     def _lost(self, when: str) -> None:
         with self._state_lock:
@@ -108,13 +109,17 @@ class RedisKeyPool(PoolReads):
         while True:
             time.sleep(REJOIN_INTERVAL)
             try:
-                self._join()
+                self.seed()
+                self._refresh_local()
             except _DOWN:
                 continue
             except Exception:  # noqa: BLE001 - keep trying; never kill the probe
                 log.exception("shared state rejoin failed")
                 continue
+            # Up and no longer rejoining in one step: a failure noticed after it starts a
+            # new probe, one noticed before it finds this probe still running.
             with self._state_lock:
+                self._up = True
                 self._rejoining = False
             log.warning("shared state available again: the pool is shared")
             return
@@ -352,7 +357,13 @@ class RedisKeyPool(PoolReads):
         return args
 
     def _read_keys(self) -> list[Key]:
-        ids = self._redis.zrange(self._k("ids"), 0, -1)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._k("seeded"))
+        pipe.zrange(self._k("ids"), 0, -1)
+        seeded, ids = pipe.execute()
+        if not seeded:  # a flushed (or new) Redis: LLM_KEYS are merged in again first
+            self.seed()
+            ids = self._redis.zrange(self._k("ids"), 0, -1)
         if not ids:
             return []
         pipe = self._redis.pipeline(transaction=False)
@@ -369,9 +380,10 @@ class RedisKeyPool(PoolReads):
         return out
 
     def _refresh_local(self) -> None:
-        version = self._redis.get(self._k("version"))
+        counter, epoch = self._redis.mget(self._k("version"), self._k("seeded"))
         self._local.load(self._read_keys())
-        self._version = version or "0"
+        # As ACQUIRE spells it: the counter starts again after a flush, the epoch does not.
+        self._version = f"{counter or '0'}/{epoch or ''}"
 
     def _refresh_local_quietly(self) -> None:
         try:
