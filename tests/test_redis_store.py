@@ -112,3 +112,30 @@ def test_an_unknown_model_after_a_flush_reseeds_without_turning_the_rotation(
         pool.acquire("no-such-model")
     assert [k.stats.requests for k in pool.keys()] == [0, 0]
     assert serve(pool) == first  # a fresh ring starts at its first key
+
+
+# Keeps Redis busy (it serves no one else meanwhile) for ARGV[1] seconds.
+BUSY = """
+local t = redis.call('TIME')
+local start = t[1] + t[2] / 1e6
+repeat t = redis.call('TIME') until t[1] + t[2] / 1e6 - start >= tonumber(ARGV[1])
+return 1
+"""
+
+
+def test_a_request_that_times_out_on_a_busy_redis_takes_one_turn_at_most(make_pool,
+                                                                         redis_server):
+    pool = make_pool([entry(0), entry(1), entry(2)])
+    first = serve(pool)
+    busy = threading.Thread(target=redis_server.cli, args=("EVAL", BUSY, "0", "1.2"))
+    busy.start()
+    time.sleep(0.3)  # the busy script runs
+    lease = pool.acquire("gpt-4o")  # longer than the store waits: served from its copy
+    busy.join()
+    assert lease is not None
+    # Redis may run the timed-out call once it can, but never a second copy of it: one
+    # turn for the first request, at most one for this one.
+    turns = [int(redis_server.cli("HGET", f"store-test:key:{k.id}", "requests"))
+             for k in pool.keys()]
+    assert sum(turns) <= 2, turns
+    assert pool.keys()[0].id == first

@@ -56,9 +56,13 @@ class RedisKeyPool(PoolReads):
         self._on_state_change = on_state_change
         self._entries = list(entries)
         self._box = SecretBox(secret_material)
+        # One retry when the connection was found broken (a restarted Redis), never after
+        # a timeout: the script may have run, and running it again would take a second
+        # turn of the rotation or count an outcome twice.
         self._redis = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1), health_check_interval=0, decode_responses=True)
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+            health_check_interval=0, decode_responses=True)
         r = self._redis
         self._scripts = _Scripts(r)
         self._acquire = self._scripts.bind(ACQUIRE)
@@ -428,8 +432,9 @@ class _Scripts:
         try:
             try:
                 reply = self._send(conn, sha, source, keys, args)
-            except _DOWN:
-                # A kept connection dies with a restarted Redis: one try on a new one.
+            except redis.exceptions.ConnectionError:
+                # A kept connection dies with a restarted Redis, which never ran the
+                # script: one try on a new one. Never after a timeout (it may have run).
                 conn.disconnect()
                 reply = self._send(conn, sha, source, keys, args)
         except BaseException:
