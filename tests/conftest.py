@@ -137,6 +137,22 @@ def openai_upstream():
     fake.close()
 
 
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.fixture
+def claude_code_request() -> dict:
+    """The first request Claude Code 2.1.197 sends for a one-line prompt (prose replaced by
+    its lengths): method, path, headers and body."""
+    with open(os.path.join(FIXTURES, "claude-code-2.1.197-request.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
+def fixture_body(claude_code_request) -> dict:
+    return claude_code_request["body"]
+
+
 def good_key(i: int) -> str:
     return f"sk-good-{i}-0123456789abcdef"
 

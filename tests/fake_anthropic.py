@@ -354,6 +354,9 @@ def _output_config(body: dict) -> None:
     config = body["output_config"]
     if not isinstance(config, dict) or set(config) - {"format", "effort"}:
         raise Invalid("output_config: Extra inputs are not permitted")
+    if config.get("effort") not in (None, "low", "medium", "high", "xhigh", "max"):
+        raise Invalid("output_config.effort: Input should be 'low', 'medium', 'high', "
+                      "'xhigh' or 'max'")
     fmt = config.get("format")
     if fmt is not None and (not isinstance(fmt, dict) or set(fmt) != {"type", "schema"} or
                             fmt["type"] != "json_schema" or not isinstance(fmt["schema"], dict)):
