@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from . import formats, loop_guard
 from .auth import bearer_token, token_matches
-from .errors import LoopDetected, Unauthorized
+from .errors import LoopDetected, NotFound, Unauthorized
 from .formats.anthropic_messages import (MESSAGES, CountTokensOperation, MessagesOperation,
                                          parse_request)
 
@@ -40,3 +41,22 @@ def count_tokens():
     """Count a Messages request's input tokens with the provider of the model's next key."""
     operation = CountTokensOperation(parse_request(count=True))
     return current_app.extensions["llm_proxy.attempts"].serve(operation)
+
+
+# Routed here, rather than left to Flask's routing errors, so that they too answer in
+# Anthropic's envelope (the format is chosen by this blueprint).
+_OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+@bp.route("/v1/messages", methods=_OTHER_METHODS)
+@bp.route("/v1/messages/count_tokens", methods=_OTHER_METHODS)
+def wrong_method():
+    """Only POST is served here."""
+    raise MethodNotAllowed(valid_methods=["POST"])
+
+
+@bp.route("/v1/messages/<path:rest>", methods=["POST", *_OTHER_METHODS])
+def unknown_route(rest: str):
+    """Other Messages API routes (batches...) are not served by this proxy."""
+    raise NotFound("No such route: this proxy serves POST /v1/messages and "
+                   "/v1/messages/count_tokens.")

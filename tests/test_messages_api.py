@@ -368,3 +368,14 @@ def test_thinking_blocks_of_earlier_turns_are_left_out(client, upstreams):
             {"type": "text", "text": "Hello!"}]},
         {"role": "user", "content": "How are you?"}])
     assert upstreams.last_body(GPT)["messages"][1] == {"role": "assistant", "content": "Hello!"}
+
+
+@pytest.mark.parametrize("model,tokens", [(GPT, (22, 10)), (GEMINI, (14, 8))])
+def test_translated_answers_count_their_usage_on_the_key(client, proxy, model, tokens):
+    client.messages.create(model=model, max_tokens=64, messages=HI)
+    with client.messages.stream(model=model, max_tokens=64, messages=HI) as stream:
+        stream.get_final_message()
+    stats = [k["stats"] for k in proxy.admin("GET", "/api/keys").json()["keys"]
+             if k["model"] == model][0]
+    assert (stats["requests"], stats["successes"]) == (2, 2)
+    assert (stats["prompt_tokens"], stats["completion_tokens"]) == tokens

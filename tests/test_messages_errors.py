@@ -5,6 +5,8 @@ anthropic SDK maps to its exceptions; no input makes the proxy answer 500.
 """
 from __future__ import annotations
 
+import json
+
 import anthropic
 import pytest
 import requests
@@ -142,6 +144,16 @@ def test_no_bad_input_gets_a_500(proxy, fakes, model, field, value):
     assert _envelope(resp)["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize("model", ["gpt-4o", "gemini-2.5-flash"])
+def test_text_with_a_lone_surrogate_is_carried_escaped(proxy, fakes, model):
+    raw = (b'{"model": "%s", "max_tokens": 16, "messages": [{"role": "user", '
+           b'"content": "half \\ud800 a pair"}]}' % model.encode())
+    resp = proxy.messages(raw, headers={"x-api-key": TOKEN, "content-type": "application/json"})
+    assert resp.status_code == 200, resp.text
+    body = fakes[1 if model == "gpt-4o" else 2].calls[-1].body
+    assert "half \ud800 a pair" in json.dumps(body, ensure_ascii=False)
+
+
 def test_a_body_over_the_limit_is_413(make_proxy, fakes):
     proxy = make_proxy([{"provider": "anthropic", "model": "claude-test", "api_key": ANT[0],
                          "base_url": fakes[0].url}], MAX_BODY_BYTES=4096)
@@ -231,7 +243,10 @@ def test_an_upstream_request_error_is_the_clients_400_with_the_upstreams_message
 
 def test_other_methods_and_paths_answer_in_an_envelope(proxy):
     resp = requests.get(proxy.url + "/v1/messages", headers={"x-api-key": TOKEN}, timeout=10)
-    assert resp.status_code == 405
+    assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+    assert _envelope(resp)["type"] == "invalid_request_error"
+    resp = proxy.messages({}, path="/v1/messages/batches", headers={"x-api-key": TOKEN})
+    assert resp.status_code == 404 and _envelope(resp)["type"] == "not_found_error"
     resp = requests.options(proxy.url + "/v1/messages", timeout=10, headers={
         "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "x-api-key, anthropic-version, content-type"})

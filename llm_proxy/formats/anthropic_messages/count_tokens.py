@@ -16,6 +16,7 @@ from ...providers.base import UpstreamRequest
 from ...providers.gemini import model_path, request_body
 from ..base import Answer
 from .chat_request import chat_body
+from .envelope import dumps
 from .estimate import estimate_tokens
 from .request import MessagesRequest
 
@@ -32,8 +33,8 @@ class GeminiCountRoute:
     def __init__(self, req: MessagesRequest, model: str):
         chat = chat_body(req.body, "gemini", model).body
         self.path = model_path(model)
-        self.body = json.dumps({"generateContentRequest": {
-            "model": self.path, **request_body(chat, model)}}, ensure_ascii=False).encode()
+        self.body = dumps({"generateContentRequest": {"model": self.path,
+                                                      **request_body(chat, model)}})
 
     def upstream_request(self, lease) -> UpstreamRequest:
         adapter = adapter_for("gemini")

@@ -41,9 +41,18 @@ def error_type(err: ProxyError) -> str:
     return "invalid_request_error" if err.status < 500 else "api_error"
 
 
+def dumps(value) -> bytes:
+    """`value` as UTF-8 JSON. Text with a lone surrogate (which JSON's \\ud800 escapes can
+    carry) has no UTF-8 form: such a body keeps its escapes instead."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
+
+
 def event(name: str, data: dict) -> bytes:
     """One stream payload: the event type, a newline, the event's JSON (see `frame`)."""
-    return name.encode() + b"\n" + json.dumps(data, ensure_ascii=False).encode()
+    return name.encode() + b"\n" + dumps(data)
 
 
 def error_body(kind: str, message: str, request_id: str | None = None) -> dict:

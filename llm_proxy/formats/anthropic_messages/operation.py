@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...errors import UpstreamError
+from ...errors import InvalidRequest, UpstreamError
 from ...providers.base import StreamState
 from ...sse import SSEEvent
 from ..base import Answer, Operation
@@ -37,7 +37,10 @@ class _RoutedOperation(Operation):
         route_key = (lease.provider, lease.wire_model)
         route = self._routes.get(route_key)
         if route is None:
-            route = self._routes[route_key] = self._make_route(*route_key)
+            try:
+                route = self._routes[route_key] = self._make_route(*route_key)
+            except RecursionError:  # nesting the JSON parser only just accepted
+                raise InvalidRequest("The request body is nested too deeply.") from None
         self._route = route
         return route.upstream_request(lease)
 

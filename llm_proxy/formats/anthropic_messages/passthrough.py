@@ -20,6 +20,7 @@ from ...providers.anthropic_stream import _broken
 from ...providers.base import StreamState, UpstreamRequest, _json_or_none
 from ...sse import SSEEvent
 from ..base import Answer
+from .envelope import dumps
 from .request import MessagesRequest
 
 MESSAGES_PATH = "/v1/messages"
@@ -49,8 +50,7 @@ class AnthropicRoute:
             headers["anthropic-beta"] = req.betas
         body = req.raw
         if lease.wire_model != req.model:  # the key serves the model under another name
-            body = json.dumps({**req.body, "model": lease.wire_model},
-                              ensure_ascii=False).encode()
+            body = dumps({**req.body, "model": lease.wire_model})
         return UpstreamRequest(url=url, headers=headers, body=body)
 
     def response_headers(self, lease) -> dict:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from ...errors import InvalidRequest, UpstreamError
+from ...errors import UpstreamError
 from ...providers.base import ChatRequest, StreamState, UpstreamRequest
 from ...sse import SSEEvent
 from ..base import Answer
 from ..openai_chat import ChatOperation
 from . import chat_stream
 from .chat_request import chat_body
+from .envelope import dumps
 from .from_chat import message_body
 from .request import MessagesRequest
 
@@ -26,11 +27,8 @@ CAPPED_HEADER = "x-llm-proxy-max-tokens-capped"
 
 def chat_request(body: dict, model: str, stream: bool) -> ChatRequest:
     """A ChatRequest for a translated body, as the chat route would have parsed it."""
-    try:
-        raw = json.dumps(body, ensure_ascii=False).encode()
-    except RecursionError:
-        raise InvalidRequest("The request body is nested too deeply.") from None
-    return ChatRequest(body=body, raw=raw, model=model, stream=stream, include_usage=stream)
+    return ChatRequest(body=body, raw=dumps(body), model=model, stream=stream,
+                       include_usage=stream)
 
 
 class ChatRoute:
@@ -52,7 +50,7 @@ class ChatRoute:
     def answer(self, content: bytes) -> Answer:
         completion = self.chat.answer(content)
         message = message_body(json.loads(completion.body), self.model)
-        return Answer(json.dumps(message, ensure_ascii=False).encode(), completion.usage)
+        return Answer(dumps(message), completion.usage)
 
     def stream_payloads(self, events: Iterator[SSEEvent], state: StreamState) -> Iterator[bytes]:
         return chat_stream.iter_events(self.chat.stream_payloads(events, state), self.model)
