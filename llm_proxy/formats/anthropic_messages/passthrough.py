@@ -16,7 +16,7 @@ from ...errors import LOOP, StreamBroken, UpstreamError
 from ...providers import adapter_for
 from ...providers.anthropic import API_VERSION
 from ...providers.anthropic_response import openai_usage
-from ...providers.anthropic_stream import _broken
+from ...providers.anthropic_stream import _broken, _numbers
 from ...providers.base import StreamState, UpstreamRequest, _json_or_none
 from ...sse import SSEEvent
 from ..base import Answer
@@ -84,10 +84,8 @@ class AnthropicRoute:
                 raise _broken(payload)
             if name in ("message_start", "message_delta"):
                 message = payload.get("message") if name == "message_start" else payload
-                counts = message.get("usage") if isinstance(message, dict) else None
-                if isinstance(counts, dict):
-                    usage.update({k: v for k, v in counts.items()
-                                  if isinstance(v, int) and not isinstance(v, bool)})
+                if isinstance(message, dict):
+                    usage.update(_numbers(message.get("usage")))
                     state.usage = openai_usage(usage)
             out = name.encode() + b"\n" + event.data
             if name in _PREAMBLE and (held or name == "message_start"):
