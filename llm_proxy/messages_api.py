@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import MethodNotAllowed
 
-from . import formats, loop_guard
-from .auth import bearer_token, token_matches
-from .errors import LoopDetected, NotFound, Unauthorized
+from .auth import bearer_token, guard_client_route
+from .errors import NotFound
 from .formats.anthropic_messages import (MESSAGES, CountTokensOperation, MessagesOperation,
                                          parse_request)
 
@@ -15,18 +14,10 @@ bp = Blueprint("messages", __name__)
 
 @bp.before_request
 def _check_proxy_token():
-    formats.use(MESSAGES)
-    if request.method == "OPTIONS":
-        return  # a browser's CORS preflight never carries credentials
-    tokens = current_app.config["PROXY"].proxy_tokens
     # The anthropic SDKs send an API key as x-api-key, an auth token (Claude Code's
     # ANTHROPIC_AUTH_TOKEN) as a bearer token.
-    if tokens and not token_matches(request.headers.get("x-api-key") or bearer_token(),
-                                    tokens):
-        raise Unauthorized("Missing or invalid proxy token. Send it as 'x-api-key: <token>' "
-                           "or 'Authorization: Bearer <token>'.")
-    if loop_guard.looped():
-        raise LoopDetected()
+    guard_client_route(MESSAGES, request.headers.get("x-api-key") or bearer_token(),
+                       "'x-api-key: <token>' or 'Authorization: Bearer <token>'")
 
 
 @bp.post("/v1/messages")
