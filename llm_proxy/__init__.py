@@ -55,7 +55,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     from flask_cors import CORS
     # The anthropic SDKs in a browser send their key and API version as headers of their own.
-    CORS(app, origins=list(config.cors_origins), expose_headers=["Retry-After"],
+    CORS(app, origins=list(config.cors_origins),
+         expose_headers=["Retry-After", "x-request-id", "x-llm-proxy-max-tokens-capped",
+                         "x-llm-proxy-token-count"],
          allow_headers=["Authorization", "Content-Type", "x-api-key", "anthropic-version",
                         "anthropic-beta", "anthropic-dangerous-direct-browser-access"],
          max_age=600)

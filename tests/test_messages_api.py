@@ -379,3 +379,11 @@ def test_translated_answers_count_their_usage_on_the_key(client, proxy, model, t
              if k["model"] == model][0]
     assert (stats["requests"], stats["successes"]) == (2, 2)
     assert (stats["prompt_tokens"], stats["completion_tokens"]) == tokens
+
+
+def test_browsers_may_read_the_proxys_headers(proxy):
+    resp = proxy.messages({"model": GPT, "max_tokens": 64000, "messages": HI},
+                          headers={"Origin": "https://app.example.com"})
+    assert resp.status_code == 200
+    exposed = resp.headers["Access-Control-Expose-Headers"].lower()
+    assert "x-llm-proxy-max-tokens-capped" in exposed and "retry-after" in exposed
