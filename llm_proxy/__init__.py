@@ -23,7 +23,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     elif isinstance(config, dict):
         config = Config.from_env(config, dotenv_path=None)
 
-    from . import chat, errors, keys_api, loop_guard, redaction
+    from . import chat, errors, keys_api, loop_guard, messages_api, redaction
     from .attempts import AttemptLoop
     from .logs import setup_logging
     from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
@@ -50,11 +50,17 @@ def create_app(config: Config | dict | None = None) -> Flask:
     errors.init_app(app)
     redaction.init_app(app)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(messages_api.bp)
     app.register_blueprint(keys_api.bp)
 
     from flask_cors import CORS
-    CORS(app, origins=list(config.cors_origins), expose_headers=["Retry-After"],
-         allow_headers=["Authorization", "Content-Type"], max_age=600)
+    # The anthropic SDKs in a browser send their key and API version as headers of their own.
+    CORS(app, origins=list(config.cors_origins),
+         expose_headers=["Retry-After", "x-request-id", "x-llm-proxy-max-tokens-capped",
+                         "x-llm-proxy-token-count"],
+         allow_headers=["Authorization", "Content-Type", "x-api-key", "anthropic-version",
+                        "anthropic-beta", "anthropic-dangerous-direct-browser-access"],
+         max_age=600)
 
     @app.before_request
     def _note_proxy_chain():

@@ -15,6 +15,7 @@ from flask import Response
 
 from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
                      UpstreamTimeout, classify_status)
+from .formats.base import Answer
 from .hangup import unwatch, watch_client
 from .metrics import NullMetrics
 from .pool import CLIENT_GONE, NOT_SENT, OK, Lease, Outcome
@@ -103,6 +104,8 @@ class AttemptLoop:
     # -- one attempt ----------------------------------------------------------------------
 
     def _complete(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
+        if isinstance(upstream, Answer):  # the operation answers for this key itself
+            return self._answered(op, lease, upstream, started, attempt, None)
         sent_at = time.perf_counter()
         with _ClientWatched() as watched:
             resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
@@ -123,10 +126,17 @@ class AttemptLoop:
             raise UpstreamError("The upstream answered with a body that is not a valid "
                                 "answer in its format.", status=502,
                                 failure="server_error") from None
+        return self._answered(op, lease, answer, started, attempt, request_id)
+
+    def _answered(self, op, lease: Lease, answer: Answer, started: float, attempt: int,
+                  request_id: str | None) -> Response:
         self.pool.report(lease, Outcome(OK, usage=answer.usage))
         self._log_request(op, lease, 200, attempt, started, request_id=request_id)
+        headers = op.response_headers(lease)
+        if request_id:
+            headers = {**headers, "x-request-id": request_id}
         return Response(answer.body, 200, content_type=answer.content_type,
-                        headers={"x-request-id": request_id} if request_id else None)
+                        headers=headers or None)
 
     def _stream(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
         sent_at = time.perf_counter()
@@ -165,7 +175,9 @@ class AttemptLoop:
                                 failure="server_error") from None
         self.metrics.first_byte(lease.provider, op.model, time.perf_counter() - sent_at)
         relay = _Relay(self, op, lease, resp, state, started, attempt, request_id)
-        headers = {**SSE_HEADERS, "x-request-id": request_id} if request_id else SSE_HEADERS
+        headers = {**SSE_HEADERS, **op.response_headers(lease)}
+        if request_id:
+            headers["x-request-id"] = request_id
         return Response(relay.body(first, payloads), 200,
                         content_type=op.client.stream_content_type, headers=headers)
 
@@ -181,12 +193,14 @@ class AttemptLoop:
                      request_id=None) -> None:
         seconds = time.perf_counter() - started
         provider = lease.provider if lease else "-"
-        self.metrics.request_finished(provider, op.model, status, op.stream, seconds)
+        client_format = op.client.name
+        self.metrics.request_finished(provider, op.model, status, op.stream, seconds,
+                                      client_format)
         if log.isEnabledFor(logging.INFO):
             log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
-                     "latency_ms=%.1f stream=%s%s%s", op.model, provider,
+                     "latency_ms=%.1f stream=%s format=%s%s%s", op.model, provider,
                      lease.id if lease else "-", status, attempts, seconds * 1000,
-                     "true" if op.stream else "false",
+                     "true" if op.stream else "false", client_format,
                      f" outcome={outcome}" if outcome else "",
                      f" request_id={request_id}" if request_id else "")
 

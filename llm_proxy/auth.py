@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import request
+from flask import current_app, request
 
-from .errors import Unauthorized
+from . import formats, loop_guard
+from .errors import LoopDetected, Unauthorized
 
 
 def bearer_token() -> str | None:
@@ -44,3 +45,17 @@ def is_cors_preflight() -> bool:
     """A browser's CORS preflight: it never carries credentials, so it cannot be checked."""
     return (request.method == "OPTIONS"
             and "Access-Control-Request-Method" in request.headers)
+
+
+def guard_client_route(client, token: str | None, how: str) -> None:
+    """What every client route does first: answer its errors in `client`'s envelope, then
+    (CORS preflights aside, which never carry credentials) check the proxy token, sent as
+    `how` says, and refuse a request that came round in a loop."""
+    formats.use(client)
+    if request.method == "OPTIONS":
+        return
+    tokens = current_app.config["PROXY"].proxy_tokens
+    if tokens and not token_matches(token, tokens):
+        raise Unauthorized(f"Missing or invalid proxy token. Send {how}.")
+    if loop_guard.looped():
+        raise LoopDetected()

@@ -1,11 +1,10 @@
 """Blueprint "chat": the OpenAI-compatible client routes."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from . import formats, loop_guard
-from .auth import require_token
-from .errors import LoopDetected, ModelNotFound
+from .auth import bearer_token, guard_client_route
+from .errors import ModelNotFound
 from .formats.openai_chat import CHAT, ChatOperation, parse_chat_request
 
 bp = Blueprint("chat", __name__)
@@ -13,14 +12,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.before_request
 def _check_proxy_token():
-    formats.use(CHAT)
-    if request.method == "OPTIONS":
-        return  # a browser's CORS preflight never carries credentials
-    tokens = current_app.config["PROXY"].proxy_tokens
-    if tokens:
-        require_token(tokens, "proxy")
-    if loop_guard.looped():
-        raise LoopDetected()
+    guard_client_route(CHAT, bearer_token(), "'Authorization: Bearer <token>'")
 
 
 @bp.post("/chat/completions")

@@ -26,7 +26,10 @@ disable_created_metrics()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                    60.0, 120.0, 300.0, 600.0)
 
-CHAT_PATHS = ("/chat/completions", "/v1/chat/completions")
+# The client routes answered from the key pool, and the client format each speaks.
+CLIENT_PATHS = {"/chat/completions": "openai-chat", "/v1/chat/completions": "openai-chat",
+                "/v1/messages": "anthropic-messages",
+                "/v1/messages/count_tokens": "anthropic-messages"}
 
 
 def status_class(status: int) -> str:
@@ -41,12 +44,13 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._requests = Counter(
-            "llm_proxy_requests", "Chat requests sent to an upstream, by outcome.",
-            ["provider", "model", "status_class", "stream"], registry=r)
+            "llm_proxy_requests", "Client requests sent to an upstream, by outcome and "
+            "client format.", ["provider", "model", "status_class", "stream", "format"],
+            registry=r)
         self._responses = Counter(
-            "llm_proxy_responses", "Answers to chat requests, including those refused "
+            "llm_proxy_responses", "Answers to client requests, including those refused "
             "before any upstream call (bad body, token, unknown model, all keys cooling).",
-            ["status_class"], registry=r)
+            ["status_class", "format"], registry=r)
         self._upstream = Histogram(
             "llm_proxy_upstream_latency_seconds", "Time until the upstream's whole "
             "answer, per non-streamed attempt that got one.",
@@ -59,7 +63,7 @@ class Metrics:
             "llm_proxy_failovers", "Attempts moved to another key, by why the previous "
             "one failed.", ["reason"], registry=r)
         self._in_flight = Gauge(
-            "llm_proxy_requests_in_flight", "Chat requests being answered now (open "
+            "llm_proxy_requests_in_flight", "Client requests being answered now (open "
             "streams included).", registry=r, multiprocess_mode="livesum")
         self._pool_collectors = [KeyStateCollector(pool), SharedStateCollector(pool)] \
             if pool is not None else []
@@ -79,14 +83,15 @@ class Metrics:
     def request_started(self) -> None:
         self._in_flight.inc()
 
-    def response_sent(self, status: int) -> None:
-        """A chat request answered (any outcome); ends its in-flight count."""
+    def response_sent(self, status: int, client_format: str) -> None:
+        """A client request answered (any outcome); ends its in-flight count."""
         self._in_flight.dec()
-        self._child(self._responses, (status_class(status),)).inc()
+        self._child(self._responses, (status_class(status), client_format)).inc()
 
     def request_finished(self, provider: str, model: str, status: int, streamed: bool,
-                         seconds: float) -> None:
-        labels = (provider, model, status_class(status), "true" if streamed else "false")
+                         seconds: float, client_format: str) -> None:
+        labels = (provider, model, status_class(status), "true" if streamed else "false",
+                  client_format)
         self._child(self._requests, labels).inc()
 
     def upstream_latency(self, provider: str, model: str, seconds: float) -> None:
@@ -112,11 +117,12 @@ class Metrics:
         return generate_latest(registry)
 
     def wrap_wsgi(self, wsgi_app):
-        """WSGI middleware counting chat requests in flight until their body is closed."""
+        """WSGI middleware counting client requests in flight until their body is closed."""
         started, sent = self.request_started, self.response_sent
 
         def app(environ, start_response):
-            if environ.get("PATH_INFO") not in CHAT_PATHS:
+            client_format = CLIENT_PATHS.get(environ.get("PATH_INFO"))
+            if client_format is None:
                 return wsgi_app(environ, start_response)
             status = [500]
 
@@ -128,9 +134,9 @@ class Metrics:
             try:
                 body = wsgi_app(environ, capture)
             except BaseException:
-                sent(500)
+                sent(500, client_format)
                 raise
-            return _ClosingBody(body, lambda: sent(status[0]))
+            return _ClosingBody(body, lambda: sent(status[0], client_format))
 
         return app
 
@@ -202,10 +208,11 @@ class NullMetrics:
     def request_started(self) -> None:
         pass
 
-    def response_sent(self, status: int) -> None:
+    def response_sent(self, status: int, client_format: str) -> None:
         pass
 
-    def request_finished(self, provider, model, status, streamed, seconds) -> None:
+    def request_finished(self, provider, model, status, streamed, seconds,
+                         client_format) -> None:
         pass
 
     def upstream_latency(self, provider, model, seconds) -> None:

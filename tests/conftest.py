@@ -93,6 +93,21 @@ class ProxyServer:
         return openai.OpenAI(base_url=self.base, api_key=api_key, max_retries=0,
                              timeout=kwargs.pop("timeout", 30), **kwargs)
 
+    def anthropic(self, api_key: str | None = "unused", **kwargs):
+        """The official anthropic SDK's client aimed at this proxy (no retries)."""
+        import anthropic
+        return anthropic.Anthropic(base_url=self.url, api_key=api_key, max_retries=0,
+                                   timeout=kwargs.pop("timeout", 30), **kwargs)
+
+    def messages(self, body, *, path: str = "/v1/messages", **kwargs) -> requests.Response:
+        """POST an Anthropic Messages body (or raw bytes) to the proxy."""
+        headers = {"anthropic-version": "2023-06-01", **kwargs.pop("headers", {})}
+        if isinstance(body, (dict, list)):
+            kwargs["json"] = body
+        else:
+            kwargs["data"] = body
+        return self.http.post(self.url + path, headers=headers, **kwargs)
+
 
 def keys_env(entries: list, **env) -> dict:
     out = {"LLM_KEYS": json.dumps(entries), "ADMIN_TOKEN": ADMIN_TOKEN}
@@ -121,6 +136,22 @@ def openai_upstream():
     fake = FakeOpenAI(valid_keys={f"sk-good-{i}-0123456789abcdef" for i in range(8)})
     yield fake
     fake.close()
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.fixture
+def claude_code_request() -> dict:
+    """The first request Claude Code 2.1.197 sends for a one-line prompt (prose replaced by
+    its lengths): method, path, headers and body."""
+    with open(os.path.join(FIXTURES, "claude-code-2.1.197-request.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
+def fixture_body(claude_code_request) -> dict:
+    return claude_code_request["body"]
 
 
 def good_key(i: int) -> str:

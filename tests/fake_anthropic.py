@@ -11,6 +11,11 @@ needs its `tool_result` at the start of the next user turn. Errors use Anthropic
 One rule is stricter than the documentation: the API merges consecutive same-role turns
 itself, which would break the tool_result-first rule, so the proxy must send alternating
 turns and the fake rejects two turns of the same role in a row.
+
+`POST /v1/messages/count_tokens` (https://docs.anthropic.com/en/api/messages-count-tokens)
+takes the same body less `max_tokens`, `stream` and the sampling fields, and answers
+`{"input_tokens": n}`. A `system` turn inside `messages` is accepted only with the
+`mid-conversation-system-2026-04-07` beta, which Claude Code sends.
 """
 from __future__ import annotations
 
@@ -25,8 +30,12 @@ from fake_upstream import Call, FakeUpstream, Reply, Stream, sse
 TOP_LEVEL = {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences",
              "stream", "temperature", "top_p", "top_k", "tools", "tool_choice", "thinking",
              "service_tier", "output_config", "container", "mcp_servers", "cache_control",
-             "context_management", "inference_geo"}
+             "context_management", "inference_geo", "speed", "diagnostics"}
 REQUIRED = ("model", "max_tokens", "messages")
+COUNT_TOP_LEVEL = {"model", "messages", "system", "tools", "tool_choice", "thinking",
+                   "output_config", "cache_control", "context_management", "mcp_servers",
+                   "speed"}
+MID_CONVERSATION_SYSTEM = "mid-conversation-system-2026-04-07"
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 BLOCK_FIELDS = {
     "text": {"type", "text", "cache_control", "citations"},
@@ -117,7 +126,8 @@ class FakeAnthropic(FakeUpstream):
                 {"type": "model", "id": "claude-test", "display_name": "Claude Test",
                  "created_at": "2025-01-01T00:00:00Z"}], "has_more": False,
                 "first_id": "claude-test", "last_id": "claude-test"})
-        if call.path != "/v1/messages" or call.method != "POST":
+        if call.path not in ("/v1/messages", "/v1/messages/count_tokens") or \
+                call.method != "POST":
             return error(404, "not_found_error", "Not found")
         denied = self._auth(call)
         if denied:
@@ -126,10 +136,16 @@ class FakeAnthropic(FakeUpstream):
             return error(400, "invalid_request_error", "anthropic-version: header is required")
         if not call.headers.get("content-type", "").startswith("application/json"):
             return error(400, "invalid_request_error", "Content-Type must be application/json")
+        betas = {b.strip() for b in call.headers.get("anthropic-beta", "").split(",")}
+        counting = call.path.endswith("/count_tokens")
         try:
-            validate(call.body)
+            validate(call.body, count=counting,
+                     system_turns=MID_CONVERSATION_SYSTEM in betas)
         except Invalid as exc:
             return error(400, "invalid_request_error", str(exc))
+        if counting:
+            return Reply(200, {"input_tokens": count_tokens(call.body)},
+                         {"request-id": "req_fake"})
         return self._answer(call.body)
 
     def _auth(self, call: Call):
@@ -178,22 +194,28 @@ def _result_text(result: dict) -> str:
     return "".join(b.get("text", "") for b in content)
 
 
+def count_tokens(body: dict) -> int:
+    """A stand-in for Claude's tokenizer: one token per four characters of the body."""
+    return max(1, len(json.dumps(body)) // 4)
+
+
 # -- validation ------------------------------------------------------------------------
 
 
-def validate(body) -> None:
+def validate(body, count: bool = False, system_turns: bool = False) -> None:
     """Raise Invalid with Anthropic's wording for what the real API rejects."""
     if not isinstance(body, dict):
         raise Invalid("Request body must be a JSON object")
     for name in body:
-        if name not in TOP_LEVEL:
+        if name not in (COUNT_TOP_LEVEL if count else TOP_LEVEL):
             raise Invalid(f"{name}: Extra inputs are not permitted")
-    for name in REQUIRED:
+    for name in ("model", "messages") if count else REQUIRED:
         if name not in body:
             raise Invalid(f"{name}: Field required")
     if not isinstance(body["model"], str) or not body["model"]:
         raise Invalid("model: Input should be a valid string")
-    _int(body["max_tokens"], "max_tokens", 1)
+    if not count:
+        _int(body["max_tokens"], "max_tokens", 1)
     _number(body, "temperature", 0, 1)
     _number(body, "top_p", 0, 1)
     if "temperature" in body and "top_p" in body:  # every Claude model since Opus 4.1
@@ -212,8 +234,9 @@ def validate(body) -> None:
     _system(body)
     tools = _tools(body)
     _tool_choice(body, tools)
+    _thinking(body)
     _output_config(body)
-    _messages(body["messages"])
+    _messages(body["messages"], system_turns)
 
 
 def _int(value, name: str, minimum: int) -> None:
@@ -311,19 +334,36 @@ def _tool_choice(body: dict, tools: list) -> None:
                       "boolean")
 
 
+def _thinking(body: dict) -> None:
+    if "thinking" not in body:
+        return
+    thinking = body["thinking"]
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind not in ("enabled", "disabled", "adaptive"):
+        raise Invalid("thinking: Input tag does not match any of the expected tags: "
+                      "'enabled', 'disabled', 'adaptive'")
+    if kind == "enabled" and (not isinstance(thinking.get("budget_tokens"), int)
+                              or thinking["budget_tokens"] < 1024):
+        raise Invalid("thinking.enabled.budget_tokens: Input should be greater than or equal "
+                      "to 1024")
+
+
 def _output_config(body: dict) -> None:
     if "output_config" not in body:
         return
     config = body["output_config"]
     if not isinstance(config, dict) or set(config) - {"format", "effort"}:
         raise Invalid("output_config: Extra inputs are not permitted")
+    if config.get("effort") not in (None, "low", "medium", "high", "xhigh", "max"):
+        raise Invalid("output_config.effort: Input should be 'low', 'medium', 'high', "
+                      "'xhigh' or 'max'")
     fmt = config.get("format")
     if fmt is not None and (not isinstance(fmt, dict) or set(fmt) != {"type", "schema"} or
                             fmt["type"] != "json_schema" or not isinstance(fmt["schema"], dict)):
         raise Invalid("output_config.format: Input should be {type: 'json_schema', schema}")
 
 
-def _messages(messages) -> None:
+def _messages(messages, system_turns: bool = False) -> None:
     if not isinstance(messages, list) or not messages:
         raise Invalid("messages: Field required" if messages == [] else
                       "messages: Input should be a valid list")
@@ -335,6 +375,9 @@ def _messages(messages) -> None:
             if name not in ("role", "content"):
                 raise Invalid(f"messages.{i}.{name}: Extra inputs are not permitted")
         role = message.get("role")
+        if role == "system" and system_turns:
+            _system({"system": message.get("content")})
+            continue  # between the turns; the alternation is of user and assistant
         if role not in ("user", "assistant"):
             raise Invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
         if "content" not in message:

@@ -8,6 +8,9 @@ before, and thought signatures required back on the function calls of the curren
 (as Gemini 3 does). Errors use Google's envelope {"error": {code, message, status, details}}:
 a bad key is 400 with an ErrorInfo reason API_KEY_INVALID. A `?key=` in the URL is refused
 outright so that a key leaking into URLs fails the tests.
+
+`models/{model}:countTokens` (https://ai.google.dev/api/tokens) takes `contents` or a
+whole `generateContentRequest`, which must name its model, and answers `totalTokens`.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ STRING, NUMBER, INT, BOOL, BYTES, STRUCT, ANY = ("TYPE_STRING", "TYPE_FLOAT", "T
 # Message name → {JSON field name → type}; [x] is repeated, ("enum", names), ("map", type).
 SCHEMA = {
     "GenerateContentRequest": {
-        "contents": ["Content"], "tools": ["Tool"], "toolConfig": "ToolConfig",
+        "model": STRING, "contents": ["Content"], "tools": ["Tool"], "toolConfig": "ToolConfig",
         "safetySettings": ["SafetySetting"], "systemInstruction": "Content",
         "generationConfig": "GenerationConfig", "cachedContent": STRING},
     "Content": {"parts": ["Part"], "role": STRING},
@@ -341,15 +344,40 @@ class FakeGemini(FakeUpstream):
                 {"name": "models/gemini-2.5-flash", "displayName": "Gemini 2.5 Flash",
                  "supportedGenerationMethods": ["generateContent", "countTokens"]}]})
         match = re.fullmatch(r"/v1beta/models/([A-Za-z0-9._-]+):(generateContent|"
-                             r"streamGenerateContent)", call.path)
+                             r"streamGenerateContent|countTokens)", call.path)
         if not match:
             return google_error(404, "NOT_FOUND", f"The requested URL {call.path} was not "
                                                   "found on this server.")
         if call.method != "POST":
             return google_error(405, "METHOD_NOT_ALLOWED", "Method not allowed.")
+        if match.group(2) == "countTokens":
+            return self._auth(call) or self._count(call, match.group(1))
         streaming = match.group(2) == "streamGenerateContent"
         return (self._auth(call) or self.checker.check(call.body)
                 or self._signatures(call.body) or self._answer(call, streaming))
+
+    def _count(self, call: Call, model: str):
+        body = call.body
+        if not isinstance(body, dict) or set(body) - {"contents", "generateContentRequest"}:
+            return invalid("Invalid JSON payload received. Unknown name in CountTokensRequest.")
+        request = body.get("generateContentRequest")
+        if request is not None:
+            if not isinstance(request, dict) or request.get("model") != f"models/{model}":
+                return invalid("* CountTokensRequest.generate_content_request.model: "
+                               "unexpected model name format\n")
+            problem = self.checker.check(request)
+            if problem:
+                return problem
+            counted = request
+        else:
+            problem = self.checker.check({"contents": body.get("contents")})
+            if problem:
+                return problem
+            counted = {"contents": body["contents"]}
+        # A stand-in for Gemini's tokenizer: one token per four characters.
+        total = max(1, len(json.dumps(counted)) // 4)
+        return Reply(200, {"totalTokens": total,
+                           "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
 
     def _auth(self, call: Call):
         if not call.key:

@@ -96,11 +96,11 @@ def test_metrics_move_by_the_traffic_sent(make_proxy, openai_upstream):
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert moved("llm_proxy_requests_total", provider="openai", model="gpt-4o",
-                 status_class="2xx", stream="false") == 3
+                 status_class="2xx", stream="false", format="openai-chat") == 3
     assert moved("llm_proxy_requests_total", provider="openai", model="gpt-4o",
-                 status_class="2xx", stream="true") == 2
-    assert moved("llm_proxy_responses_total", status_class="2xx") == 5
-    assert moved("llm_proxy_responses_total", status_class="4xx") == 3
+                 status_class="2xx", stream="true", format="openai-chat") == 2
+    assert moved("llm_proxy_responses_total", status_class="2xx", format="openai-chat") == 5
+    assert moved("llm_proxy_responses_total", status_class="4xx", format="openai-chat") == 3
     # The first request met the bad key (401) and failed over once; the key stays invalid.
     assert moved("llm_proxy_failovers_total", reason="auth") == 1
     # Non-streamed attempts that got an answer: the 401 and the three 200s.
@@ -141,7 +141,8 @@ def test_apps_in_one_process_keep_separate_metrics(make_proxy, openai_upstream):
     first = make_proxy([entry(good_key(0), openai_upstream)])
     second = make_proxy([entry(good_key(1), openai_upstream)])
     assert first.chat(HI).status_code == 200
-    labels = dict(provider="openai", model="gpt-4o", status_class="2xx", stream="false")
+    labels = dict(provider="openai", model="gpt-4o", status_class="2xx", stream="false",
+                  format="openai-chat")
     assert value(scrape(first), "llm_proxy_requests_total", **labels) == 1
     assert value(scrape(second), "llm_proxy_requests_total", **labels) == 0
 
@@ -156,7 +157,7 @@ def test_request_log_line_has_the_fields_and_no_secret(make_proxy, openai_upstre
     assert len(requests_logged) == 2
     first, second = requests_logged
     for field in ("model=gpt-4o", "provider=openai", f"key={good_id}", "status=200",
-                  "attempts=2", "latency_ms=", "stream=false"):
+                  "attempts=2", "latency_ms=", "stream=false", "format=openai-chat"):
         assert field in first
     assert "stream=true" in second and "attempts=1" in second
     failovers = [line for line in proxy_logs if " failover " in line]

@@ -53,8 +53,14 @@ class Operation:
     model: str
     stream: bool
 
-    def upstream_request(self, lease) -> UpstreamRequest:
+    def upstream_request(self, lease) -> UpstreamRequest | Answer:
+        """The request for the leased key; a non-streamed operation may instead answer for
+        that key itself with an Answer (a token count estimated locally, say)."""
         raise NotImplementedError
+
+    def response_headers(self, lease) -> dict:
+        """Headers the answer from the leased key carries (a parameter adjusted for it...)."""
+        return {}
 
     def answer(self, content: bytes) -> Answer:
         """The client's answer for the upstream's whole body; ValueError when unreadable."""
