@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 sys.path.insert(0, os.path.dirname(__file__))
 
 from fake_openai import FakeOpenAI  # noqa: E402
+from helpers import good_key, sse_data, sse_payloads  # noqa: E402,F401  (re-exported)
 from secret_audit import AUDIT  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402
@@ -117,13 +118,9 @@ def make_proxy():
 @pytest.fixture
 def openai_upstream():
     """A fake OpenAI upstream accepting the keys sk-good-* listed in `.valid_keys`."""
-    fake = FakeOpenAI(valid_keys={f"sk-good-{i}-0123456789abcdef" for i in range(8)})
+    fake = FakeOpenAI(valid_keys={good_key(i) for i in range(8)})
     yield fake
     fake.close()
-
-
-def good_key(i: int) -> str:
-    return f"sk-good-{i}-0123456789abcdef"
 
 
 @pytest.fixture

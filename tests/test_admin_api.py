@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import good_key
+from conftest import good_key, sse_data
 from fake_openai import FakeOpenAI, error
 from fake_upstream import Reply, Stream
 
@@ -576,8 +576,7 @@ def test_changes_while_100_requests_run(make_proxy):
             resp = proxy.http.post(proxy.base + "/chat/completions",
                                    json={**HELLO, "stream": stream}, timeout=30)
             if stream:
-                payloads = [json.loads(line[6:]) for line in resp.iter_lines()
-                            if line.startswith(b"data: {")]
+                payloads = [json.loads(data) for data in sse_data(resp) if data.startswith(b"{")]
                 fingerprint = payloads[0]["system_fingerprint"] if payloads else None
                 complete = resp.text.rstrip().endswith("data: [DONE]")
             else:

@@ -8,6 +8,7 @@ import time
 
 import openai
 import pytest
+from conftest import sse_payloads
 from fake_anthropic import FakeAnthropic, error, message_body, stream_events
 from fake_upstream import Reply, Stream, sse
 
@@ -38,16 +39,6 @@ def proxy(make_proxy, anthropic_upstream):
 def _entry(fake, i: int, key: str | None = None) -> dict:
     return {"provider": "anthropic", "model": MODEL, "api_key": key or ant_key(i),
             "base_url": fake.url}
-
-
-def _sse_payloads(resp) -> list:
-    """The `data:` payloads of a proxy SSE response, [DONE] included as a string."""
-    out = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: "):
-            data = line[6:]
-            out.append(data.decode() if data == b"[DONE]" else json.loads(data))
-    return out
 
 
 # -- through the official openai SDK ------------------------------------------------------
@@ -289,7 +280,7 @@ def test_streaming_without_include_usage_sends_no_usage_chunk_and_ends_with_done
                        "messages": [{"role": "user", "content": "Hi"}]}, stream=True)
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/event-stream")
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert payloads[-1] == "[DONE]"
     assert all(p["choices"] for p in payloads[:-1])
     assert all(p["object"] == "chat.completion.chunk" for p in payloads[:-1])
@@ -353,7 +344,7 @@ def test_error_event_mid_stream_ends_the_client_stream_with_an_error(proxy, anth
     anthropic_upstream.fail(ant_key(0), Stream(events))
     resp = proxy.chat({"model": MODEL, "stream": True,
                        "messages": [{"role": "user", "content": "Hi"}]}, stream=True, timeout=10)
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert payloads[0]["choices"][0]["delta"]["role"] == "assistant"
     assert payloads[-1]["error"]["message"] == "Overloaded"
     assert "[DONE]" not in payloads
@@ -364,7 +355,7 @@ def test_stream_cut_before_message_stop_ends_with_an_error(proxy, anthropic_upst
     anthropic_upstream.fail(ant_key(0), Stream(events, drop_after=4))
     resp = proxy.chat({"model": MODEL, "stream": True,
                        "messages": [{"role": "user", "content": "Hi"}]}, stream=True, timeout=10)
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert "error" in payloads[-1]
     assert "[DONE]" not in payloads
 
@@ -406,7 +397,7 @@ def test_error_after_content_keeps_the_providers_message(proxy, anthropic_upstre
     anthropic_upstream.fail(ant_key(0), Stream([events[0], *cut[1:], sse(
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
         "error")]))
-    payloads = _sse_payloads(proxy.chat({"model": MODEL, "messages": USER_HI, "stream": True},
+    payloads = sse_payloads(proxy.chat({"model": MODEL, "messages": USER_HI, "stream": True},
                                         stream=True))
     assert payloads[-1]["error"]["message"] == "Overloaded"
     key = proxy.admin("GET", "/api/keys").json()["keys"][0]

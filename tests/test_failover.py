@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import good_key
+from conftest import good_key, sse_data
 from fake_openai import error
 from fake_upstream import Drop, Reply, Stream
 
@@ -33,14 +33,6 @@ def key_ids(proxy):
 def status_of(proxy, i):
     keys = {k["id"]: k for k in proxy.admin("GET", "/api/keys").json()["keys"]}
     return keys[key_ids(proxy)[i]]
-
-
-def sse_payloads(resp):
-    out = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: "):
-            out.append(line[6:])
-    return out
 
 
 def test_rate_limited_key_is_skipped_during_its_cooldown(make_proxy, openai_upstream):
@@ -351,7 +343,7 @@ def test_stream_fails_over_before_the_first_byte(make_proxy, openai_upstream):
     openai_upstream.fail(good_key(1), Stream([], drop_after=0))  # headers, then nothing
     resp = proxy.chat(STREAM, stream=True)
     assert resp.status_code == 200
-    payloads = sse_payloads(resp)
+    payloads = sse_data(resp)
     assert payloads[-1] == b"[DONE]"
     text = "".join(json.loads(p)["choices"][0]["delta"].get("content") or ""
                    for p in payloads[:-1])
@@ -369,7 +361,7 @@ def test_stream_broken_midway_ends_with_an_error_event(make_proxy, openai_upstre
                                              drop_after=2))
     started = time.perf_counter()
     resp = proxy.chat(STREAM, stream=True, timeout=10)
-    payloads = sse_payloads(resp)
+    payloads = sse_data(resp)
     assert time.perf_counter() - started < 3
     assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
         ["one", "two"]
@@ -392,7 +384,7 @@ def test_stream_ending_early_without_done_ends_with_an_error_event(make_proxy,
     # A clean end of the HTTP body, but no finish_reason and no [DONE]: the answer was cut.
     proxy = make_proxy(entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk("two")]))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    payloads = sse_data(proxy.chat(STREAM, stream=True, timeout=10))
     assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
         ["one", "two"]
     assert json.loads(payloads[-1])["error"]["code"] == "stream_broken"
@@ -404,7 +396,7 @@ def test_finished_stream_without_done_is_complete(make_proxy, openai_upstream):
     # Some compatible servers stop after the finish_reason chunk.
     proxy = make_proxy(entries(openai_upstream, 1))
     openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk(None, "stop")]))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    payloads = sse_data(proxy.chat(STREAM, stream=True, timeout=10))
     assert payloads[-1] == b"[DONE]" and len(payloads) == 3
     assert status_of(proxy, 0)["stats"]["successes"] == 1
 
@@ -412,13 +404,13 @@ def test_finished_stream_without_done_is_complete(make_proxy, openai_upstream):
 def test_stream_usage_is_counted_and_hidden_from_clients_that_did_not_ask(
         make_proxy, openai_upstream):
     proxy = make_proxy(entries(openai_upstream, 1))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True))
+    payloads = sse_data(proxy.chat(STREAM, stream=True))
     assert all(json.loads(p)["choices"] for p in payloads[:-1])  # no usage-only chunk
     sent = openai_upstream.calls[-1].body
     assert sent["stream_options"] == {"include_usage": True}
     stats = status_of(proxy, 0)["stats"]
     assert (stats["prompt_tokens"], stats["completion_tokens"]) == (11, 5)
-    asked = sse_payloads(proxy.chat({**STREAM, "stream_options": {"include_usage": True}},
+    asked = sse_data(proxy.chat({**STREAM, "stream_options": {"include_usage": True}},
                                     stream=True))
     assert json.loads(asked[-2])["usage"]["total_tokens"] == 16
 
@@ -463,7 +455,7 @@ def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
                     assert int(resp.headers["Retry-After"]) >= 1
                 return resp.status_code
             if body is STREAM:
-                payloads = sse_payloads(resp)
+                payloads = sse_data(resp)
                 assert payloads[-1] == b"[DONE]"
             else:
                 assert resp.json()["choices"][0]["message"]["content"]

@@ -7,6 +7,7 @@ import time
 
 import openai
 import pytest
+from conftest import sse_payloads
 from fake_gemini import (FakeGemini, bad_key, google_error, invalid, quota_exceeded,
                          sse_event)
 from fake_upstream import Reply, Stream
@@ -43,16 +44,6 @@ def proxy(make_proxy, gemini_upstream):
 def _entry(fake, i: int, key: str | None = None, model: str = MODEL) -> dict:
     return {"provider": "gemini", "model": model, "api_key": key or gem_key(i),
             "base_url": fake.url}
-
-
-def _sse_payloads(resp) -> list:
-    """The `data:` payloads of a proxy SSE response, [DONE] included as a string."""
-    out = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: "):
-            data = line[6:]
-            out.append(data.decode() if data == b"[DONE]" else json.loads(data))
-    return out
 
 
 def _sent(fake) -> dict:
@@ -223,7 +214,7 @@ def test_streaming_text(proxy, gemini_upstream):
 def test_streaming_usage_chunk_when_asked(proxy, gemini_upstream):
     resp = proxy.chat({"model": MODEL, "messages": HI, "stream": True,
                        "stream_options": {"include_usage": True}}, stream=True)
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert payloads[-1] == "[DONE]"
     usage_chunk = payloads[-2]
     assert usage_chunk["choices"] == []
@@ -436,7 +427,7 @@ def test_n_gives_one_choice_per_candidate(proxy, gemini_upstream):
 
 def test_n_streams_every_candidate_to_its_finish(proxy, gemini_upstream):
     resp = proxy.chat({"model": MODEL, "messages": HI, "n": 2, "stream": True}, stream=True)
-    payloads = _sse_payloads(resp)[:-1]
+    payloads = sse_payloads(resp)[:-1]
     for index in (0, 1):
         choices = [p["choices"][0] for p in payloads if p["choices"][0]["index"] == index]
         assert choices[0]["delta"]["role"] == "assistant"
@@ -488,7 +479,7 @@ def test_finish_reason_mapping(proxy, gemini_upstream, gemini_reason, parts, exp
     resp = proxy.chat({"model": MODEL, "messages": HI, "stream": stream}, stream=stream)
     assert resp.status_code == 200, resp.text
     if stream:
-        payloads = _sse_payloads(resp)
+        payloads = sse_payloads(resp)
         assert payloads[-1] == "[DONE]"
         assert [p["choices"][0]["finish_reason"] for p in payloads[:-1]][-1] == expected
     else:
@@ -502,7 +493,7 @@ def test_blocked_prompt_is_a_content_filter_refusal(proxy, gemini_upstream, stre
     resp = proxy.chat({"model": MODEL, "messages": HI, "stream": stream}, stream=stream)
     assert resp.status_code == 200
     if stream:
-        payloads = _sse_payloads(resp)
+        payloads = sse_payloads(resp)
         assert "SAFETY" in payloads[0]["choices"][0]["delta"]["refusal"]
         assert payloads[-2]["choices"][0]["finish_reason"] == "content_filter"
         assert payloads[-1] == "[DONE]"
@@ -625,7 +616,7 @@ def test_error_event_mid_stream_ends_the_client_stream(proxy, gemini_upstream):
                    "status": "INTERNAL"}}])
     resp = proxy.chat({"model": MODEL, "messages": HI, "stream": True}, stream=True,
                       timeout=10)
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert payloads[1]["choices"][0]["delta"]["content"] == "Hel"
     assert payloads[-1]["error"]["message"] == "An internal error has occurred."
     assert "[DONE]" not in payloads
@@ -647,7 +638,7 @@ def test_broken_stream_ends_with_an_error_event(proxy, gemini_upstream, cut):
     gemini_upstream.script(Stream(events, drop_after=2) if cut == "dropped" else Stream(events))
     resp = proxy.chat({"model": MODEL, "messages": HI, "stream": True}, stream=True,
                       timeout=10)
-    payloads = _sse_payloads(resp)
+    payloads = sse_payloads(resp)
     assert payloads[-1]["error"]["code"] == "stream_broken"
     assert "[DONE]" not in payloads
 

@@ -8,7 +8,7 @@ import openai
 import pytest
 import requests
 
-from conftest import good_key
+from conftest import good_key, sse_data
 from fake_anthropic import FakeAnthropic, stream_events
 from fake_openai import error
 from fake_upstream import Reply, Stream, sse
@@ -149,7 +149,7 @@ def anthropic_pair(make_proxy):
 def _ant_text(resp, stream: bool) -> str:
     if not stream:
         return resp.json()["choices"][0]["message"]["content"]
-    payloads = [line[6:] for line in resp.iter_lines() if line.startswith(b"data: ")]
+    payloads = sse_data(resp)
     assert payloads[-1] == b"[DONE]"
     return "".join(c["choices"][0]["delta"].get("content") or ""
                    for c in map(json.loads, payloads[:-1]) if c["choices"])
@@ -193,7 +193,7 @@ def test_a_garbled_anthropic_event_ends_the_stream_with_an_error(anthropic_pair)
     fake.fail(ant_key(0), Stream(events))
     resp = proxy.chat({"model": ANT_MODEL, "messages": [{"role": "user", "content": "hi"}],
                        "stream": True}, stream=True)
-    payloads = [line[6:] for line in resp.iter_lines() if line.startswith(b"data: ")]
+    payloads = sse_data(resp)
     assert b"[DONE]" not in payloads
     assert json.loads(payloads[-1])["error"]["code"] == "stream_broken"
 
