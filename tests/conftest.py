@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 sys.path.insert(0, os.path.dirname(__file__))
 
 from fake_openai import FakeOpenAI  # noqa: E402
-from helpers import good_key, sse_data, sse_payloads  # noqa: E402,F401  (re-exported)
+from helpers import good_key, sse_data, sse_payloads, wait_for  # noqa: E402,F401  (re-exported)
 from secret_audit import AUDIT  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import good_key, sse_data
+from conftest import good_key, sse_data, wait_for
 from fake_openai import error
 from fake_upstream import Drop, Reply, Stream
 
@@ -161,19 +161,10 @@ def chat_while_the_key_is_edited(proxy, upstream, key_id: str, new_secret: str):
     got = {}
     thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
     thread.start()
-    assert wait_until(lambda: len(upstream.calls) == 1)
+    assert wait_for(lambda: len(upstream.calls) == 1, 5.0)
     edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": new_secret})
     thread.join(10)
     return got["resp"], edited
-
-
-def wait_until(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def status_of_id(proxy, key_id):
@@ -241,9 +232,7 @@ def test_invalid_key_comes_back_after_periodic_recheck(make_proxy, openai_upstre
     openai_upstream.fail(good_key(0), error(401, "Incorrect API key provided"))
     assert proxy.chat(HELLO).status_code == 200
     assert status_of(proxy, 0)["status"] == "invalid"
-    deadline = time.time() + 5
-    while status_of(proxy, 0)["status"] != "active" and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: status_of(proxy, 0)["status"] == "active", 5.0, interval=0.05)
     assert status_of(proxy, 0)["status"] == "active"
     probes = [c for c in openai_upstream.calls if c.path.endswith("/models")]
     assert probes and probes[0].key == good_key(0) and probes[0].method == "GET"
@@ -479,9 +468,7 @@ def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
     # Upstream connections of finished request threads close once collected; then every
     # thread the burst started (proxy and fake upstream) has ended.
     gc.collect()
-    deadline = time.time() + 5
-    while threading.active_count() > threads_before + 2 and time.time() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: threading.active_count() <= threads_before + 2, 5.0, interval=0.1)
     assert threading.active_count() <= threads_before + 2
 
 

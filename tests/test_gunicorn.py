@@ -8,7 +8,7 @@ import requests
 from conftest import good_key
 from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
 from test_streaming import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
-                            assert_upstream_let_go, wait_for)
+                            assert_upstream_let_go)
 
 HELLO = [{"role": "user", "content": "hi"}]
 SECRET = "sk-proj-SECRET-do-not-print-0123456789"

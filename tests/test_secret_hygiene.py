@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
-from conftest import ADMIN_TOKEN, good_key
+from conftest import ADMIN_TOKEN, good_key, wait_for
 from fake_openai import FakeOpenAI, error
 from secret_audit import AUDIT, SecretAudit
 
@@ -185,9 +184,7 @@ def test_audit_records_a_proxy_and_gathers_keys_added_later(make_proxy, openai_u
                                                  "api_key": "sk-added-later-0123456789"})
         assert resp.status_code == 201
         # The server closes the body (where the audit looks) just after sending it.
-        deadline = time.monotonic() + 5
-        while audit.responses < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: audit.responses >= 1, 5.0, interval=0.01)
         assert "sk-added-later-0123456789" in audit.secrets
         assert ADMIN_TOKEN in audit.secrets
         assert audit.responses == 1 and audit.leaks() == []

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from conftest import good_key
+from conftest import good_key, wait_for
 from fake_openai import FakeOpenAI
 from fake_upstream import Stream, sse
 
@@ -94,15 +94,6 @@ def assert_upstream_let_go(fake, left: float) -> None:
     """The silent fake (it would wait 10 s) saw the proxy hang up soon after the client left."""
     assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
     assert fake.hung_up_at - left < 2
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic()
-        time.sleep(0.005)
-    return None
 
 
 # -- no buffering ---------------------------------------------------------------------------
