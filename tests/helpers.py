@@ -1,4 +1,5 @@
-"""Helpers the test modules share. conftest re-exports them; modules import them from conftest."""
+"""Helpers the test modules share: key entries, keys as the admin API lists them, SSE readers,
+polling. conftest re-exports them; modules import them from conftest."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,41 @@ import time
 def good_key(i: int) -> str:
     """The i-th key the `openai_upstream` fake accepts."""
     return f"sk-good-{i}-0123456789abcdef"
+
+
+# -- key entries --------------------------------------------------------------------------
+
+def key_entry(upstream, i: int = 0, model: str = "gpt-4o", provider: str = "openai",
+              key: str | None = None, **extra) -> dict:
+    """The LLM_KEYS entry of good_key(i) (or `key`) at the fake `upstream`."""
+    return {"provider": provider, "model": model, "api_key": key or good_key(i),
+            "base_url": upstream.base_url, **extra}
+
+
+def key_entries(upstream, n: int, model: str = "gpt-4o", provider: str = "openai",
+                first: int = 0) -> list:
+    """Entries of good_key(first) .. good_key(first + n - 1) at `upstream`, in that order."""
+    return [key_entry(upstream, first + i, model, provider) for i in range(n)]
+
+
+# -- keys as the admin API shows them -------------------------------------------------------
+
+def id_of(proxy, secret: str) -> str:
+    """The id of the proxy's key with this secret."""
+    return next(k.id for k in proxy.pool.keys() if k.api_key == secret)
+
+
+def listed(proxy) -> dict:
+    """The admin listing, keyed by id."""
+    resp = proxy.admin("GET", "/api/keys")
+    assert resp.status_code == 200, resp.text
+    return {k["id"]: k for k in resp.json()["keys"]}
+
+
+def status_of(proxy, i: int) -> dict:
+    """The admin listing's entry of the key good_key(i)."""
+    key_id = id_of(proxy, good_key(i))
+    return next(k for k in proxy.admin("GET", "/api/keys").json()["keys"] if k["id"] == key_id)
 
 
 # -- answers ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import good_key, sse_data
+from conftest import good_key, id_of, key_entries, key_entry, listed, sse_data
 from fake_openai import FakeOpenAI, error
 from fake_upstream import Reply, Stream
 
@@ -16,22 +16,6 @@ KEY_FIELDS = {"id", "provider", "model", "api_key", "base_url", "enabled", "stat
               "cooldown_until", "source", "stats"}
 STATS_FIELDS = {"requests", "successes", "failures", "prompt_tokens", "completion_tokens",
                 "last_used", "last_error"}
-
-
-def entry(upstream, i=0, model="gpt-4o", **extra):
-    return {"provider": "openai", "model": model, "api_key": good_key(i),
-            "base_url": upstream.base_url, **extra}
-
-
-def listed(proxy) -> dict:
-    """The admin listing, keyed by id."""
-    resp = proxy.admin("GET", "/api/keys")
-    assert resp.status_code == 200, resp.text
-    return {k["id"]: k for k in resp.json()["keys"]}
-
-
-def id_of(proxy, secret: str) -> str:
-    return next(k.id for k in proxy.pool.keys() if k.api_key == secret)
 
 
 def assert_error(resp, status: int, param=None, *, mentions: str | None = None):
@@ -47,7 +31,7 @@ def assert_error(resp, status: int, param=None, *, mentions: str | None = None):
 
 @pytest.fixture
 def proxy(make_proxy, openai_upstream):
-    return make_proxy([entry(openai_upstream, 0), entry(openai_upstream, 1)])
+    return make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)])
 
 
 # -- GET /api/keys ---------------------------------------------------------------------------
@@ -65,8 +49,8 @@ def test_list_shows_every_field_masked(proxy):
 
 
 def test_env_key_ids_are_stable_across_restarts_and_reordering(make_proxy, openai_upstream):
-    first = make_proxy([entry(openai_upstream, 0), entry(openai_upstream, 1)])
-    again = make_proxy([entry(openai_upstream, 1), entry(openai_upstream, 0)])
+    first = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)])
+    again = make_proxy([key_entry(openai_upstream, 1), key_entry(openai_upstream, 0)])
     ids = {secret: id_of(first, secret) for secret in (good_key(0), good_key(1))}
     assert ids == {secret: id_of(again, secret) for secret in (good_key(0), good_key(1))}
     assert set(listed(first)) == set(listed(again)) == set(ids.values())
@@ -98,7 +82,7 @@ def test_get_one_key(proxy):
 # -- POST /api/keys --------------------------------------------------------------------------
 
 def test_add_one_key_serves_the_next_request(proxy, openai_upstream):
-    resp = proxy.admin("POST", "/api/keys", entry(openai_upstream, 2, model="gpt-new"))
+    resp = proxy.admin("POST", "/api/keys", key_entry(openai_upstream, 2, model="gpt-new"))
     assert resp.status_code == 201, resp.text
     created = resp.json()
     assert set(created) == KEY_FIELDS
@@ -112,7 +96,7 @@ def test_add_one_key_serves_the_next_request(proxy, openai_upstream):
 
 
 def test_add_array_is_bulk_import(proxy, openai_upstream):
-    batch = [entry(openai_upstream, i, model=f"bulk-{i}") for i in (2, 3, 4)]
+    batch = [key_entry(openai_upstream, i, model=f"bulk-{i}") for i in (2, 3, 4)]
     resp = proxy.admin("POST", "/api/keys", batch)
     assert resp.status_code == 201, resp.text
     created = resp.json()["keys"]
@@ -133,26 +117,26 @@ def test_add_accepts_alias_and_enabled_flag(proxy):
 
 
 def test_bulk_with_one_bad_entry_adds_nothing(proxy, openai_upstream):
-    batch = [entry(openai_upstream, 2), {"provider": "openai", "model": "gpt-4o"}]
+    batch = [key_entry(openai_upstream, 2), {"provider": "openai", "model": "gpt-4o"}]
     err = assert_error(proxy.admin("POST", "/api/keys", batch), 400, "api_key")
     assert err["message"].startswith("entry 1: ")
     assert len(listed(proxy)) == 2
 
 
 def test_duplicate_of_existing_key_is_409(proxy, openai_upstream):
-    err = assert_error(proxy.admin("POST", "/api/keys", entry(openai_upstream, 0)), 409)
+    err = assert_error(proxy.admin("POST", "/api/keys", key_entry(openai_upstream, 0)), 409)
     assert err["code"] == "duplicate_key"
     # Same secret for another model is not a duplicate.
     assert proxy.admin("POST", "/api/keys",
-                       entry(openai_upstream, 0, model="other")).status_code == 201
+                       key_entry(openai_upstream, 0, model="other")).status_code == 201
 
 
 def test_duplicate_within_a_batch_is_409_and_adds_nothing(proxy, openai_upstream):
-    batch = [entry(openai_upstream, 5), entry(openai_upstream, 6), entry(openai_upstream, 5)]
+    batch = [key_entry(openai_upstream, 5), key_entry(openai_upstream, 6), key_entry(openai_upstream, 5)]
     err = assert_error(proxy.admin("POST", "/api/keys", batch), 409)
     assert err["message"].startswith("entry 2: ")
     assert len(listed(proxy)) == 2
-    batch = [entry(openai_upstream, 5), entry(openai_upstream, 1)]
+    batch = [key_entry(openai_upstream, 5), key_entry(openai_upstream, 1)]
     assert_error(proxy.admin("POST", "/api/keys", batch), 409)
     assert len(listed(proxy)) == 2
 
@@ -371,8 +355,8 @@ def test_deleting_the_last_key_of_a_model_makes_it_unknown(proxy):
 
 
 def test_original_delete_by_provider_and_model(make_proxy, openai_upstream):
-    proxy = make_proxy([entry(openai_upstream, 0), entry(openai_upstream, 1),
-                        entry(openai_upstream, 2, model="other")])
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1),
+                        key_entry(openai_upstream, 2, model="other")])
     resp = proxy.admin("DELETE", "/api/keys", {"provider": "openai", "model": "gpt-4o"})
     assert resp.status_code == 200 and resp.json() == {"deleted": 2}
     assert [k["model"] for k in listed(proxy).values()] == ["other"]
@@ -471,8 +455,7 @@ def test_test_route_refuses_a_page_that_is_not_a_listing(make_proxy):
 
     site = HtmlSite()
     try:
-        proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                             "base_url": site.base_url}])
+        proxy = make_proxy([key_entry(site, 0)])
         result = proxy.admin("POST", f"/api/keys/{id_of(proxy, good_key(0))}/test").json()
         assert result["ok"] is False and "base_url" in result["error"]["message"]
         assert result["key"]["status"] == "active"
@@ -563,8 +546,7 @@ def test_changes_while_100_requests_run(make_proxy):
     tags = {good_key(i): name for i, name in enumerate("ABCD")}
     upstream = TaggingOpenAI(tags, delay=0.15)
     try:
-        proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-                             "base_url": upstream.base_url} for i in range(3)])
+        proxy = make_proxy(key_entries(upstream, 3))
         ids = {tags[k.api_key]: k.id for k in proxy.pool.keys()}
         results = [None] * 100
         t0 = time.monotonic()
@@ -597,9 +579,7 @@ def test_changes_while_100_requests_run(make_proxy):
         with ThreadPoolExecutor(max_workers=100) as pool:
             futures = [pool.submit(one, i) for i in range(100)]
             change(0.3, "delete A", "DELETE", f"/api/keys/{ids['A']}", expect=204)
-            added = change(0.5, "add D", "POST", "/api/keys",
-                           {"provider": "openai", "model": "gpt-4o", "api_key": good_key(3),
-                            "base_url": upstream.base_url}, expect=201)
+            added = change(0.5, "add D", "POST", "/api/keys", key_entry(upstream, 3), expect=201)
             change(0.7, "disable B", "PATCH", f"/api/keys/{ids['B']}", {"enabled": False})
             change(0.9, "delete C", "DELETE", "/api/keys",
                    {"provider": "openai", "model": "gpt-4o", "api_key": good_key(2)})
@@ -622,7 +602,7 @@ def test_changes_while_100_requests_run(make_proxy):
 
 def test_chunked_admin_body_over_the_limit_is_413(make_proxy, openai_upstream):
     """Regression: a chunked body over MAX_BODY_BYTES was cut and answered "invalid JSON"."""
-    proxy = make_proxy([entry(openai_upstream, 0)], MAX_BODY_BYTES=4096)
+    proxy = make_proxy([key_entry(openai_upstream, 0)], MAX_BODY_BYTES=4096)
     payload = json.dumps([{"provider": "openai", "model": f"m{i}",
                            "api_key": f"sk-bulk-{i:04d}-0123456789abcdef"}
                           for i in range(100)]).encode()

@@ -4,7 +4,7 @@ import json
 import openai
 import pytest
 import requests
-from conftest import good_key
+from conftest import good_key, key_entry
 from fake_openai import FakeOpenAI
 
 from llm_proxy.key_pool import Key
@@ -15,14 +15,9 @@ HELLO = [{"role": "user", "content": "hi"}]
 BODY = {"model": "gpt-4o", "messages": HELLO}
 
 
-def openai_key(upstream, i=0, model="gpt-4o", **extra):
-    return {"provider": "openai", "model": model, "api_key": good_key(i),
-            "base_url": upstream.base_url, **extra}
-
-
 @pytest.fixture
 def proxy(make_proxy, openai_upstream):
-    return make_proxy([openai_key(openai_upstream)])
+    return make_proxy([key_entry(openai_upstream)])
 
 
 def assert_error(resp, status, code=None, param=None, type_="invalid_request_error"):
@@ -113,7 +108,7 @@ def test_sdk_streamed_tool_call(proxy):
 
 
 def test_sdk_models_list(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream),
+    proxy = make_proxy([key_entry(openai_upstream),
                         {"provider": "xai", "model": "grok-4", "api_key": "xai-0123456789ab",
                          "base_url": openai_upstream.base_url}])
     models = proxy.openai().models.list()
@@ -166,7 +161,7 @@ def test_client_turning_usage_off_gets_no_usage_chunk(proxy, openai_upstream):
 
 def test_client_authorization_and_other_headers_never_reach_upstream(make_proxy,
                                                                      openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], PROXY_TOKENS="client-token-123456")
+    proxy = make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="client-token-123456")
     client = proxy.openai(api_key="client-token-123456",
                           default_headers={"Cookie": "session=abc", "X-Custom": "1"})
     client.chat.completions.create(model="gpt-4o", messages=HELLO)
@@ -273,7 +268,7 @@ def test_unknown_model_is_404_model_not_found(proxy, openai_upstream):
 
 
 def test_body_over_the_limit_is_413(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], MAX_BODY_BYTES=4096)
+    proxy = make_proxy([key_entry(openai_upstream)], MAX_BODY_BYTES=4096)
     big = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 5000}]}
     assert_error(proxy.chat(big), 413, code="payload_too_large")
     small = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 3000}]}
@@ -282,7 +277,7 @@ def test_body_over_the_limit_is_413(make_proxy, openai_upstream):
 
 
 def test_chunked_body_over_the_limit_is_413(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], MAX_BODY_BYTES=4096)
+    proxy = make_proxy([key_entry(openai_upstream)], MAX_BODY_BYTES=4096)
     payload = json.dumps({"model": "gpt-4o",
                           "messages": [{"role": "user", "content": "x" * 8000}]}).encode()
     resp = proxy.chat(iter([payload[:3000], payload[3000:]]), headers=JSON)
@@ -320,7 +315,7 @@ def test_wrong_method_and_unknown_route_use_the_envelope(proxy):
 
 @pytest.fixture
 def guarded(make_proxy, openai_upstream):
-    return make_proxy([openai_key(openai_upstream)], PROXY_TOKENS="tok-alpha-1234,tok-beta-5678")
+    return make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="tok-alpha-1234,tok-beta-5678")
 
 
 @pytest.mark.parametrize("method, path", [("POST", "/v1/chat/completions"),
@@ -372,9 +367,8 @@ def test_routes_are_open_without_proxy_tokens(proxy):
 
 def test_no_secret_in_any_answer_or_log_line(make_proxy, openai_upstream, proxy_logs):
     bad = "sk-bad-SECRET-0123456789abcdef"
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": bad,
-                         "base_url": openai_upstream.base_url},
-                        openai_key(openai_upstream, 1)], PROXY_TOKENS="tok-secret-client-99")
+    proxy = make_proxy([key_entry(openai_upstream, key=bad), key_entry(openai_upstream, 1)],
+                       PROXY_TOKENS="tok-secret-client-99")
     answers = [proxy.chat(BODY, token="tok-secret-client-99") for _ in range(2)]
     answers.append(proxy.chat({**BODY, "stream": True}, token="tok-secret-client-99"))
     answers.append(proxy.chat({**BODY, "model": "nope"}, token="tok-secret-client-99"))
@@ -392,10 +386,8 @@ def test_no_secret_in_any_answer_or_log_line(make_proxy, openai_upstream, proxy_
 # -- no usable key, and no input that makes a 500 ------------------------------------------------
 
 def test_every_key_disabled_or_invalid_is_503_no_usable_key(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream, 0),
-                        {"provider": "openai", "model": "gpt-4o",
-                         "api_key": "sk-revoked-0123456789abcdef",
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, 0),
+                        key_entry(openai_upstream, key="sk-revoked-0123456789abcdef")])
     ids = {k.api_key: k.id for k in proxy.pool.keys()}
     assert proxy.chat(BODY).status_code == 200
     # The revoked key answers 401 and is marked invalid; the good one is then disabled.

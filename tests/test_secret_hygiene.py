@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from conftest import ADMIN_TOKEN, good_key, wait_for
+from conftest import ADMIN_TOKEN, good_key, key_entries, key_entry, wait_for
 from fake_openai import FakeOpenAI, error
 from secret_audit import AUDIT, SecretAudit
 
@@ -61,8 +61,7 @@ def test_upstream_echo_of_a_whole_key_is_masked_everywhere(make_proxy, echoing, 
 
 def test_openai_style_partial_echo_never_shows_the_key(make_proxy, openai_upstream):
     bad = "sk-proj-rejected-0123456789abcdefghij"
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": bad,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=bad)])
     resp = proxy.chat(HELLO)
     assert resp.status_code == 401 and "Incorrect API key provided" in resp.text
     assert bad not in resp.text and bad[:12] not in resp.text
@@ -118,9 +117,7 @@ def test_admin_request_bodies_are_never_logged(make_proxy, openai_upstream, prox
 ], ids=["id in path", "patch id in path", "field name", "broken JSON", "base_url",
         "api_key with newline", "as admin token", "as client token"])
 def test_errors_never_quote_a_submitted_secret(make_proxy, openai_upstream, proxy_logs, send):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                         "base_url": openai_upstream.base_url}],
-                       PROXY_TOKENS="client-token-0123456789")
+    proxy = make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="client-token-0123456789")
     resp = send(proxy)
     assert 400 <= resp.status_code < 500
     assert SECRET not in resp.text and SECRET[8:] not in resp.text
@@ -130,8 +127,7 @@ def test_errors_never_quote_a_submitted_secret(make_proxy, openai_upstream, prox
 
 
 def test_no_response_header_or_body_of_the_admin_api_holds_a_key(make_proxy, openai_upstream):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-                         "base_url": openai_upstream.base_url} for i in range(3)])
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     key_id = proxy.pool.keys()[0].id
     answers = [
         proxy.admin("GET", "/api/keys"),

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from conftest import good_key, wait_for
+from conftest import good_key, key_entries, wait_for
 from fake_openai import FakeOpenAI
 from fake_upstream import Stream, sse
 
@@ -54,11 +54,6 @@ def timed():
     fake.close()
 
 
-def key_for(upstream):
-    return [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-             "base_url": upstream.base_url}]
-
-
 class RawStream:
     """A streamed chat request over a plain socket: no client-side buffering at all."""
 
@@ -100,7 +95,7 @@ def assert_upstream_let_go(fake, left: float) -> None:
 
 def test_each_chunk_reaches_the_client_as_it_is_sent(make_proxy, timed):
     timed.stream_interval = 0.2
-    proxy = make_proxy(key_for(timed))
+    proxy = make_proxy(key_entries(timed, 1))
     stream = RawStream(proxy)
     assert stream.resp.status == 200
     received = list(stream.events())
@@ -118,7 +113,7 @@ def test_each_chunk_reaches_the_client_as_it_is_sent(make_proxy, timed):
 
 def test_sdk_stream_chunks_arrive_as_sent(make_proxy, timed):
     timed.stream_interval = 0.2
-    proxy = make_proxy(key_for(timed))
+    proxy = make_proxy(key_entries(timed, 1))
     arrivals = {}
     for chunk in proxy.openai().chat.completions.create(model="gpt-4o", messages=HELLO,
                                                         stream=True):
@@ -132,7 +127,7 @@ def test_sdk_stream_chunks_arrive_as_sent(make_proxy, timed):
 
 
 def test_stream_headers_and_framing(make_proxy, openai_upstream):
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     resp = proxy.chat(STREAM_BODY)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -157,7 +152,7 @@ def test_odd_upstream_framing_is_reassembled(make_proxy, openai_upstream):
     events = [b": keep-alive\n\n", first[:10], first[10:cut], first[cut:] + second[:3],
               second[3:] + b"data: [DONE]\n\n"]
     openai_upstream.fail(good_key(0), Stream(events, interval=0.02))
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     chunks = list(proxy.openai().chat.completions.create(model="gpt-4o", messages=HELLO,
                                                          stream=True))
     assert [c.choices[0].delta.content for c in chunks] == ["caf\u00e9 \u2713", "ok"]
@@ -166,7 +161,7 @@ def test_odd_upstream_framing_is_reassembled(make_proxy, openai_upstream):
 def test_a_stream_that_breaks_off_ends_with_an_error_event_not_done(make_proxy,
                                                                      openai_upstream):
     openai_upstream.stream_interval = 0.01
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     words = [sse({"id": "c", "object": "chat.completion.chunk", "created": 1,
                   "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": w},
                                                   "finish_reason": None}]})
@@ -184,7 +179,7 @@ def test_client_leaving_mid_stream_closes_the_upstream(make_proxy, openai_upstre
                                                        proxy_logs):
     openai_upstream.words = [f" w{i}" for i in range(100)]
     openai_upstream.stream_interval = 0.1
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     stream = RawStream(proxy)
     events = stream.events()
     for _ in range(3):
@@ -225,7 +220,7 @@ def test_client_leaving_while_the_upstream_is_silent_closes_the_upstream(make_pr
                                                                          proxy_logs):
     fake = SilentOpenAI(valid_keys={good_key(0)})
     try:
-        proxy = make_proxy(key_for(fake))
+        proxy = make_proxy(key_entries(fake, 1))
         stream = RawStream(proxy)
         next(stream.events())
         stream.close()
@@ -242,7 +237,7 @@ def test_client_leaving_while_the_upstream_is_silent_closes_the_upstream(make_pr
 def test_client_leaving_before_the_first_chunk_closes_the_upstream(make_proxy, proxy_logs):
     fake = SilentOpenAI(valid_keys={good_key(0), good_key(1)})
     try:
-        proxy = make_proxy(key_for(fake) + [{**key_for(fake)[0], "api_key": good_key(1)}])
+        proxy = make_proxy(key_entries(fake, 2))
         # The proxy answers once the first chunk is in; leave while only a comment came.
         fake.fail(good_key(0), Stream([b": thinking\n\n"]))
         stream = RawStream(proxy, wait_for_answer=False)
@@ -282,7 +277,7 @@ def test_client_leaving_before_the_answers_head_closes_the_upstream(make_proxy, 
                                                                     stream):
     fake = HeadlessOpenAI(valid_keys={good_key(0), good_key(1)})
     try:
-        proxy = make_proxy(key_for(fake) + [{**key_for(fake)[0], "api_key": good_key(1)}])
+        proxy = make_proxy(key_entries(fake, 2))
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
         conn.request("POST", "/v1/chat/completions",
                      body=json.dumps({**STREAM_BODY, "stream": stream}),
@@ -309,7 +304,7 @@ def test_client_gone_before_the_upstream_call_starts_is_never_served(make_proxy,
     # upstream connection exists to be cut.
     fake = HeadlessOpenAI(valid_keys={good_key(0)})
     try:
-        proxy = make_proxy(key_for(fake))
+        proxy = make_proxy(key_entries(fake, 1))
         body = json.dumps({**STREAM_BODY, "stream": False}).encode()
         sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: proxy\r\n"

@@ -9,7 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import good_key
+from conftest import good_key, key_entry
 from fake_openai import error
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,11 +97,6 @@ def api_keys(proxy) -> list[dict]:
     return reply.json()["keys"]
 
 
-def entry(i: int, upstream, model: str = "gpt-4o", **extra) -> dict:
-    return {"provider": "openai", "model": model, "api_key": good_key(i),
-            "base_url": upstream.base_url, **extra}
-
-
 def ask(proxy, model: str = "gpt-4o"):
     reply = proxy.chat({"model": model, "messages": [{"role": "user", "content": "hi"}]})
     assert reply.status_code == 200, reply.text
@@ -118,7 +113,7 @@ def secrets_in_page(page, secrets) -> list[str]:
 # ------------------------------------------------------------------------- signing in
 
 def test_link_signs_in_and_leaves_the_address_bar(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     page = web.page()
     page.goto(f"{proxy.url}/#token={proxy.admin_token}")  # "/" redirects to the page
 
@@ -175,7 +170,7 @@ def test_a_saved_token_the_proxy_no_longer_accepts_asks_to_sign_in_again(make_pr
 
 
 def test_a_token_refused_mid_session_brings_back_the_sign_in(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     page = web.page()
     sign_in(page, proxy)
     proxy.config.admin_token = "token-of-the-next-start"  # as after a restart without ADMIN_TOKEN
@@ -193,7 +188,7 @@ def test_a_token_refused_mid_session_brings_back_the_sign_in(make_proxy, openai_
 # ------------------------------------------------------------------------- one key, end to end
 
 def test_add_edit_disable_test_and_delete_one_key(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     page = web.page()
     sign_in(page, proxy)
 
@@ -266,7 +261,7 @@ def test_add_edit_disable_test_and_delete_one_key(make_proxy, openai_upstream, w
 
 
 def test_a_failed_key_test_says_why_and_marks_it_invalid(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     key_id = api_keys(proxy)[0]["id"]
     openai_upstream.valid_keys.discard(good_key(0))  # the provider revoked it
     page = web.page()
@@ -304,7 +299,7 @@ def test_paste_three_keys_at_once(make_proxy, openai_upstream, web, form):
     if form == "lines":
         text = PASTED_LINES.format(k1=good_key(1), k2=good_key(2), k3=good_key(3), url=url)
     else:
-        text = json.dumps([entry(1, openai_upstream), entry(2, openai_upstream),
+        text = json.dumps([key_entry(openai_upstream, 1), key_entry(openai_upstream, 2),
                            {"provider": "openai-compatible", "model": "llama-3.1-70b",
                             "api_key": good_key(3), "base_url": url}], indent=2)
 
@@ -355,7 +350,7 @@ def test_a_bad_pasted_line_is_named_and_nothing_is_added(make_proxy, web):
 # ------------------------------------------------------------------------- errors next to their cause
 
 def test_api_errors_are_shown_beside_the_field_that_caused_them(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     page = web.page()
     sign_in(page, proxy)
     adding(page).get_by_label("Model").fill("gpt-4o")
@@ -388,7 +383,7 @@ def test_api_errors_are_shown_beside_the_field_that_caused_them(make_proxy, open
 
 
 def test_an_action_on_a_key_deleted_elsewhere_says_so_on_its_row(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)])
     gone = api_keys(proxy)[1]["id"]
     page = web.page()
     sign_in(page, proxy)
@@ -401,7 +396,7 @@ def test_an_action_on_a_key_deleted_elsewhere_says_so_on_its_row(make_proxy, ope
 
 
 def test_an_edit_error_is_shown_in_the_edit_form(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     key_id = api_keys(proxy)[0]["id"]
     page = web.page()
     sign_in(page, proxy)
@@ -417,9 +412,9 @@ def test_an_edit_error_is_shown_in_the_edit_form(make_proxy, openai_upstream, we
 # ------------------------------------------------------------------------- live status
 
 def test_statuses_are_shown_in_colour_and_words(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream),
-                        entry(2, openai_upstream, model="gpt-4o-mini"),
-                        entry(3, openai_upstream, model="gpt-4o-mini")])
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1),
+                        key_entry(openai_upstream, 2, model="gpt-4o-mini"),
+                        key_entry(openai_upstream, 3, model="gpt-4o-mini")])
     ids = [k["id"] for k in api_keys(proxy)]
     openai_upstream.fail(good_key(0), error(
         429, "Rate limit reached for gpt-4o on requests per min (RPM): Limit 3, Used 3, "
@@ -467,7 +462,7 @@ def test_statuses_are_shown_in_colour_and_words(make_proxy, openai_upstream, web
 
 
 def test_refresh_keeps_what_the_user_is_typing(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     key_id = api_keys(proxy)[0]["id"]
     page = web.page()
     sign_in(page, proxy)
@@ -480,7 +475,7 @@ def test_refresh_keeps_what_the_user_is_typing(make_proxy, openai_upstream, web)
 
     # Changes made elsewhere appear on the next refresh...
     ask(proxy)
-    reply = proxy.admin("POST", "/api/keys", entry(1, openai_upstream))
+    reply = proxy.admin("POST", "/api/keys", key_entry(openai_upstream, 1))
     assert reply.status_code == 201
     expect(row(page, reply.json()["id"])).to_be_visible(timeout=8000)
     expect(row(page, key_id).locator(".col-requests")).to_have_text("1")
@@ -495,7 +490,7 @@ def test_refresh_keeps_what_the_user_is_typing(make_proxy, openai_upstream, web)
 
 
 def test_unreachable_proxy_is_reported_and_the_list_kept(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     key_id = api_keys(proxy)[0]["id"]
     page = web.page()
     sign_in(page, proxy)
@@ -512,7 +507,7 @@ def test_unreachable_proxy_is_reported_and_the_list_kept(make_proxy, openai_upst
 # ------------------------------------------------------------------------- LLM_KEYS skeleton
 
 def test_copy_button_puts_an_llm_keys_skeleton_on_the_clipboard(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream),
+    proxy = make_proxy([key_entry(openai_upstream, 0),
                         {"provider": "anthropic", "model": "claude-sonnet-4-5",
                          "api_key": "sk-ant-api03-abcdefghijklmnop"}])
     anthropic_id = api_keys(proxy)[1]["id"]
@@ -583,7 +578,7 @@ def test_a_late_close_event_does_not_answer_the_reopened_delete_dialog(make_prox
     # The dialog's "close" event is dispatched from a queued task. A quick Escape then Enter
     # (or Cancel then another Delete) reopens the dialog before the first closing's event
     # arrives; that event must not be taken as the answer to the new question.
-    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)])
     kept, gone = (k["id"] for k in api_keys(proxy))
     page = web.page()
     sign_in(page, proxy)
@@ -604,7 +599,7 @@ def test_a_late_close_event_does_not_answer_the_reopened_delete_dialog(make_prox
 
 
 def test_phone_width_add_a_key(make_proxy, openai_upstream, web):
-    proxy = make_proxy([entry(0, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     page = web.page(viewport=PHONE)
     sign_in(page, proxy)
     shot(page, "13-phone-signed-in")
@@ -623,7 +618,7 @@ def test_phone_width_add_a_key(make_proxy, openai_upstream, web):
 @pytest.mark.parametrize("width", [320, 375, 414])
 def test_small_phones_show_key_cards_without_sideways_scrolling(make_proxy, openai_upstream,
                                                                 web, width):
-    proxy = make_proxy([entry(0, openai_upstream), entry(1, openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)])
     page = web.page(viewport={"width": width, "height": 800})
     sign_in(page, proxy)
     expect(page.locator("tbody.key")).to_have_count(2)
@@ -635,7 +630,7 @@ def test_small_phones_show_key_cards_without_sideways_scrolling(make_proxy, open
 
 def test_text_from_the_api_is_shown_as_text_never_markup(make_proxy, openai_upstream, web):
     model = '<img src=x onerror="window.injected=1">'
-    proxy = make_proxy([entry(0, openai_upstream, model=model)])
+    proxy = make_proxy([key_entry(openai_upstream, 0, model=model)])
     page = web.page()
     sign_in(page, proxy)
     expect(page.locator(".group-model")).to_have_text(model)
