@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from fake_openai import FakeOpenAI  # noqa: E402
 # Re-exported: the test modules import these from conftest.
-from helpers import (good_key, id_of, key_entries, key_entry, listed,  # noqa: E402,F401
-                     sse_data, sse_payloads, status_of, wait_for)
+from helpers import (assert_error, good_key, id_of, key_entries, key_entry,  # noqa: E402,F401
+                     listed, sse_data, sse_payloads, status_of, wait_for)
 from secret_audit import AUDIT  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402

@@ -1,5 +1,5 @@
 """Helpers the test modules share: key entries, keys as the admin API lists them, SSE readers,
-polling. conftest re-exports them; modules import them from conftest."""
+error envelopes, polling. conftest re-exports them; modules import them from conftest."""
 from __future__ import annotations
 
 import json
@@ -56,6 +56,19 @@ def sse_data(resp) -> list:
 def sse_payloads(resp) -> list:
     """The `data:` payloads of a proxy SSE response, [DONE] included as a string."""
     return [data.decode() if data == b"[DONE]" else json.loads(data) for data in sse_data(resp)]
+
+
+def assert_error(resp, status: int, param=None, *, mentions: str | None = None) -> dict:
+    """The response is OpenAI's error envelope with this status, naming `param` and with a
+    message that mentions `mentions` when they are given: its `error` object."""
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    if param is not None:
+        assert err["param"] == param
+    if mentions is not None:
+        assert mentions in err["message"]
+    return err
 
 
 # -- waiting ---------------------------------------------------------------------------------

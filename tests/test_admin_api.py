@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import good_key, id_of, key_entries, key_entry, listed, sse_data
+from conftest import assert_error, good_key, id_of, key_entries, key_entry, listed, sse_data
 from fake_openai import FakeOpenAI, error
 from fake_upstream import Reply, Stream
 
@@ -16,17 +16,6 @@ KEY_FIELDS = {"id", "provider", "model", "api_key", "base_url", "enabled", "stat
               "cooldown_until", "source", "stats"}
 STATS_FIELDS = {"requests", "successes", "failures", "prompt_tokens", "completion_tokens",
                 "last_used", "last_error"}
-
-
-def assert_error(resp, status: int, param=None, *, mentions: str | None = None):
-    assert resp.status_code == status, resp.text
-    err = resp.json()["error"]
-    assert set(err) == {"message", "type", "param", "code"}
-    if param is not None:
-        assert err["param"] == param
-    if mentions is not None:
-        assert mentions in err["message"]
-    return err
 
 
 @pytest.fixture
@@ -132,7 +121,8 @@ def test_duplicate_of_existing_key_is_409(proxy, openai_upstream):
 
 
 def test_duplicate_within_a_batch_is_409_and_adds_nothing(proxy, openai_upstream):
-    batch = [key_entry(openai_upstream, 5), key_entry(openai_upstream, 6), key_entry(openai_upstream, 5)]
+    batch = [key_entry(openai_upstream, 5), key_entry(openai_upstream, 6),
+             key_entry(openai_upstream, 5)]
     err = assert_error(proxy.admin("POST", "/api/keys", batch), 409)
     assert err["message"].startswith("entry 2: ")
     assert len(listed(proxy)) == 2
