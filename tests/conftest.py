@@ -13,6 +13,8 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from anthropic_common import ant_key  # noqa: E402
+from fake_anthropic import FakeAnthropic  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 # Re-exported: the test modules import these from conftest.
 from helpers import (assert_error, good_key, id_of, key_entries, key_entry,  # noqa: E402,F401
@@ -121,6 +123,14 @@ def make_proxy():
 def openai_upstream():
     """A fake OpenAI upstream accepting the keys sk-good-* listed in `.valid_keys`."""
     fake = FakeOpenAI(valid_keys={good_key(i) for i in range(8)})
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def anthropic_upstream():
+    """A fake Anthropic API accepting ant_key(0) to ant_key(3)."""
+    fake = FakeAnthropic(valid_keys={ant_key(i) for i in range(4)})
     yield fake
     fake.close()
 
