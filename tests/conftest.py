@@ -15,7 +15,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from anthropic_common import ant_key  # noqa: E402
 from fake_anthropic import FakeAnthropic  # noqa: E402
+from fake_gemini import FakeGemini  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
+from gemini_common import gem_key  # noqa: E402
 # Re-exported: the test modules import these from conftest.
 from helpers import (assert_error, good_key, id_of, key_entries, key_entry,  # noqa: E402,F401
                      listed, sse_data, sse_payloads, status_of, wait_for)
@@ -131,6 +133,14 @@ def openai_upstream():
 def anthropic_upstream():
     """A fake Anthropic API accepting ant_key(0) to ant_key(3)."""
     fake = FakeAnthropic(valid_keys={ant_key(i) for i in range(4)})
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def gemini_upstream():
+    """A fake Gemini API accepting gem_key(0) to gem_key(3)."""
+    fake = FakeGemini(valid_keys={gem_key(i) for i in range(4)})
     yield fake
     fake.close()
 
