@@ -19,8 +19,8 @@ from fake_gemini import FakeGemini  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from gemini_common import gem_key  # noqa: E402
 # Re-exported: the test modules import these from conftest.
-from helpers import (assert_error, good_key, id_of, key_entries, key_entry,  # noqa: E402,F401
-                     listed, sse_data, sse_payloads, status_of, wait_for)
+from helpers import (HELLO, assert_error, good_key, id_of, key_entries,  # noqa: E402,F401
+                     key_entry, listed, sse_data, sse_payloads, status_of, wait_for)
 from secret_audit import AUDIT  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402

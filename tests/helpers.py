@@ -6,6 +6,10 @@ import json
 import time
 
 
+# The chat request most tests send.
+HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
 def good_key(i: int) -> str:
     """The i-th key the `openai_upstream` fake accepts."""
     return f"sk-good-{i}-0123456789abcdef"

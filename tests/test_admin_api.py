@@ -7,11 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import assert_error, good_key, id_of, key_entries, key_entry, listed, sse_data
+from conftest import HELLO, assert_error, good_key, id_of, key_entries, key_entry, listed, sse_data
 from fake_openai import FakeOpenAI, error
 from fake_upstream import Reply, Stream
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 KEY_FIELDS = {"id", "provider", "model", "api_key", "base_url", "enabled", "status",
               "cooldown_until", "source", "stats"}
 STATS_FIELDS = {"requests", "successes", "failures", "prompt_tokens", "completion_tokens",

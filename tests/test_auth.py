@@ -10,14 +10,12 @@ import sys
 import pytest
 import requests
 
-from conftest import ADMIN_TOKEN, ProxyServer, good_key, key_entries
+from conftest import ADMIN_TOKEN, HELLO, ProxyServer, good_key, key_entries
 from gunicorn_process import REPO, Gunicorn
 from secret_audit import AUDIT
 
 from llm_proxy.auth import token_matches
 from llm_proxy.config import Config
-
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture

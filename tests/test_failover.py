@@ -11,11 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import good_key, key_entries, key_entry, sse_data, status_of, wait_for
+from conftest import HELLO, good_key, key_entries, key_entry, sse_data, status_of, wait_for
 from fake_openai import error
 from fake_upstream import Drop, Reply, Stream
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**HELLO, "stream": True}
 
 

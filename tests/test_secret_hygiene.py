@@ -6,13 +6,12 @@ import logging
 
 import pytest
 
-from conftest import ADMIN_TOKEN, good_key, key_entries, key_entry, wait_for
+from conftest import ADMIN_TOKEN, HELLO, good_key, key_entries, key_entry, wait_for
 from fake_openai import FakeOpenAI, error
 from secret_audit import AUDIT, SecretAudit
 
 from llm_proxy.key_pool import mask_secret
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 # No usual key prefix, so only the proxy's knowledge of its keys can catch an echo of it.
 ODD_KEY = "Zq9x.custom-provider-credential.0123456789"
 
