@@ -122,6 +122,13 @@ def make_proxy():
 
 
 @pytest.fixture
+def proxy(make_proxy, openai_upstream):
+    """The proxy with good_key(0) and good_key(1) at `openai_upstream`; a module whose tests
+    need another proxy defines its own `proxy`."""
+    return make_proxy(key_entries(openai_upstream, 2))
+
+
+@pytest.fixture
 def openai_upstream():
     """A fake OpenAI upstream accepting the keys sk-good-* listed in `.valid_keys`."""
     fake = FakeOpenAI(valid_keys={good_key(i) for i in range(8)})
