@@ -1,4 +1,4 @@
-"""Shared fixtures: the proxy on a real port, fake upstreams, log capture."""
+"""Shared fixtures: the proxy on a real port, fake upstreams, log capture, the web page browser."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -22,6 +23,7 @@ from gemini_common import gem_key  # noqa: E402
 from helpers import (HELLO, assert_error, good_key, id_of, key_entries,  # noqa: E402,F401
                      key_entry, listed, sse_data, sse_payloads, status_of, wait_for)
 from secret_audit import AUDIT  # noqa: E402
+from web_page import CHROMIUM, CHROMIUM_ARGS, Browser  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402
 
@@ -167,6 +169,27 @@ def proxy_logs():
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one for each module of web page tests."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def web(browser):
+    """A Browser for one test; afterwards, no script error and nothing fetched from outside."""
+    opened = Browser(browser)
+    yield opened
+    opened.close()
+    assert opened.script_errors == []
+    assert opened.outside_requests == []
 
 
 def pytest_configure(config):
