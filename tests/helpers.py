@@ -1,8 +1,9 @@
 """Helpers the test modules share: key entries, keys as the admin API lists them, SSE readers,
-error envelopes, polling. conftest re-exports them; modules import them from conftest."""
+error envelopes, free ports, polling. conftest re-exports them; modules import them from conftest."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 
@@ -75,7 +76,14 @@ def assert_error(resp, status: int, param=None, *, mentions: str | None = None) 
     return err
 
 
-# -- waiting ---------------------------------------------------------------------------------
+# -- ports and waiting ---------------------------------------------------------------------------------
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
 
 def wait_for(predicate, timeout: float = 3.0, interval: float = 0.005) -> float | None:
     """Poll `predicate` until it holds: the monotonic time it first held, or None once

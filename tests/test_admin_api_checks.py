@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import HELLO, assert_error, good_key, id_of, key_entry, listed
+from conftest import HELLO, assert_error, free_port, good_key, id_of, key_entry, listed
 from fake_openai import FakeOpenAI, error
 from fake_upstream import Reply
 
@@ -51,10 +51,7 @@ def test_test_route_records_a_rate_limit_as_cooldown(proxy, openai_upstream):
 
 
 def test_test_route_reports_an_unreachable_upstream(make_proxy):
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
                          "base_url": f"http://127.0.0.1:{port}/v1"}])
     result = proxy.admin("POST", f"/api/keys/{id_of(proxy, good_key(0))}/test").json()

@@ -5,8 +5,8 @@ import time
 
 import pytest
 import requests
-from conftest import good_key, key_entries
-from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
+from conftest import free_port, good_key, key_entries
+from gunicorn_process import REPO, Gunicorn, clean_environment, gunicorn_command
 from test_streaming import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
                             assert_upstream_let_go)
 

@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from conftest import good_key, key_entries
-from gunicorn_process import REPO, Gunicorn, clean_environment, free_port, gunicorn_command
+from conftest import free_port, good_key, key_entries
+from gunicorn_process import REPO, Gunicorn, clean_environment, gunicorn_command
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
