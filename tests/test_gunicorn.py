@@ -7,8 +7,8 @@ import pytest
 import requests
 from conftest import free_port, good_key, key_entries
 from gunicorn_process import REPO, Gunicorn, clean_environment, gunicorn_command
-from test_streaming import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
-                            assert_upstream_let_go)
+from streaming_fakes import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
+                             assert_upstream_let_go)
 
 HELLO = [{"role": "user", "content": "hi"}]
 SECRET = "sk-proj-SECRET-do-not-print-0123456789"
