@@ -1,5 +1,6 @@
 """Helpers the test modules share: key entries, keys as the admin API lists them, SSE readers,
-error envelopes, free ports, polling. conftest re-exports them; modules import them from conftest."""
+error envelopes, free ports, polling. conftest re-exports them; the modules import them from
+there."""
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ def key_entries(upstream, n: int, model: str = "gpt-4o", provider: str = "openai
     return [key_entry(upstream, first + i, model, provider) for i in range(n)]
 
 
-# -- keys as the admin API shows them -------------------------------------------------------
+# -- keys as the admin API shows them -----------------------------------------------------
 
 def id_of(proxy, secret: str) -> str:
     """The id of the proxy's key with this secret."""
@@ -51,7 +52,7 @@ def status_of(proxy, i: int) -> dict:
     return next(k for k in proxy.admin("GET", "/api/keys").json()["keys"] if k["id"] == key_id)
 
 
-# -- answers ---------------------------------------------------------------------------------
+# -- answers ------------------------------------------------------------------------------
 
 def sse_data(resp) -> list:
     """The `data:` payloads of an SSE response as bytes, b"[DONE]" included."""
@@ -76,7 +77,7 @@ def assert_error(resp, status: int, param=None, *, mentions: str | None = None) 
     return err
 
 
-# -- ports and waiting ---------------------------------------------------------------------------------
+# -- ports and waiting --------------------------------------------------------------------
 
 def free_port() -> int:
     """A port of 127.0.0.1 that nothing listens on right now."""
