@@ -1,5 +1,5 @@
 """What the test_gemini_* modules share: the model and its paths, the keys the fake accepts,
-key entries, request and answer parts."""
+key entries, request parts, the last request."""
 from __future__ import annotations
 
 import base64
@@ -31,11 +31,3 @@ def gemini_entry(fake, i: int, key: str | None = None, model: str = MODEL) -> di
 def sent_body(fake) -> dict:
     """The body of the last request the fake received."""
     return fake.calls[-1].body
-
-
-def candidate(parts, finish="STOP", index=0) -> dict:
-    """A Gemini answer candidate made of `parts`."""
-    out = {"content": {"parts": parts, "role": "model"}, "index": index}
-    if finish:
-        out["finishReason"] = finish
-    return out

@@ -6,10 +6,9 @@ import time
 
 import pytest
 from conftest import sse_payloads
-from fake_gemini import sse_event
+from fake_gemini import candidate, sse_event
 from fake_upstream import Stream
-from gemini_common import (HI, MODEL, STREAM_PATH, TIME_TOOL, WEATHER_TOOL, candidate,
-                           gemini_entry, sent_body)
+from gemini_common import HI, MODEL, STREAM_PATH, TIME_TOOL, WEATHER_TOOL, gemini_entry, sent_body
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import json
 import openai
 import pytest
 from conftest import sse_payloads
-from gemini_common import (HI, MODEL, PATH, PNG, TIME_TOOL, WEATHER_TOOL, candidate, gem_key,
-                           gemini_entry, sent_body)
+from fake_gemini import candidate
+from gemini_common import (HI, MODEL, PATH, PNG, TIME_TOOL, WEATHER_TOOL, gem_key, gemini_entry,
+                           sent_body)
 
 
 @pytest.fixture
