@@ -1,4 +1,4 @@
-"""Shared fixtures: the proxy on a real port, fake upstreams, log capture."""
+"""Shared fixtures: the proxy on a real port, fake upstreams, log capture, the web page browser."""
 from __future__ import annotations
 
 import json
@@ -9,12 +9,22 @@ import threading
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from anthropic_common import ant_key  # noqa: E402
+from fake_anthropic import FakeAnthropic  # noqa: E402
+from fake_gemini import FakeGemini  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
+from gemini_common import gem_key  # noqa: E402
+# Re-exported: the test modules import these from conftest.
+from helpers import (HELLO, assert_error, free_port, good_key, id_of,  # noqa: E402,F401
+                     key_entries, key_entry, listed, sse_data, sse_payloads, status_of,
+                     wait_for)
 from secret_audit import AUDIT  # noqa: E402
+from web_page import CHROMIUM, CHROMIUM_ARGS, Browser  # noqa: E402
 
 from llm_proxy import create_app  # noqa: E402
 
@@ -131,9 +141,16 @@ def make_proxy():
 
 
 @pytest.fixture
+def proxy(make_proxy, openai_upstream):
+    """The proxy with good_key(0) and good_key(1) at `openai_upstream`; a module whose tests
+    need another proxy defines its own `proxy`."""
+    return make_proxy(key_entries(openai_upstream, 2))
+
+
+@pytest.fixture
 def openai_upstream():
     """A fake OpenAI upstream accepting the keys sk-good-* listed in `.valid_keys`."""
-    fake = FakeOpenAI(valid_keys={f"sk-good-{i}-0123456789abcdef" for i in range(8)})
+    fake = FakeOpenAI(valid_keys={good_key(i) for i in range(8)})
     yield fake
     fake.close()
 
@@ -154,8 +171,20 @@ def fixture_body(claude_code_request) -> dict:
     return claude_code_request["body"]
 
 
-def good_key(i: int) -> str:
-    return f"sk-good-{i}-0123456789abcdef"
+@pytest.fixture
+def anthropic_upstream():
+    """A fake Anthropic API accepting ant_key(0) to ant_key(3)."""
+    fake = FakeAnthropic(valid_keys={ant_key(i) for i in range(4)})
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def gemini_upstream():
+    """A fake Gemini API accepting gem_key(0) to gem_key(3)."""
+    fake = FakeGemini(valid_keys={gem_key(i) for i in range(4)})
+    yield fake
+    fake.close()
 
 
 @pytest.fixture
@@ -173,6 +202,27 @@ def proxy_logs():
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one for each module of web page tests."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def web(browser):
+    """A Browser for one test; afterwards, no script error and nothing fetched from outside."""
+    opened = Browser(browser)
+    yield opened
+    opened.close()
+    assert opened.script_errors == []
+    assert opened.outside_requests == []
 
 
 def pytest_configure(config):

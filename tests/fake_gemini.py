@@ -118,6 +118,14 @@ def sse_event(payload) -> bytes:
     return b"data: " + data + b"\r\n\r\n"
 
 
+def candidate(parts: list, finish: str | None = "STOP", index: int = 0) -> dict:
+    """One answer candidate: its `parts`, its index and, unless None, why it finished."""
+    out = {"content": {"parts": parts, "role": "model"}, "index": index}
+    if finish:
+        out["finishReason"] = finish
+    return out
+
+
 def _snake(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
@@ -430,19 +438,19 @@ class FakeGemini(FakeUpstream):
         n = int(config.get("candidateCount", 1))
         meta = {"modelVersion": "gemini-2.5-flash", "responseId": secrets.token_hex(8)}
         if not streaming:
-            candidates = [self._candidate(i, [{"text": "".join(pieces)}] if not calls else calls,
-                                          "STOP") for i in range(n)]
+            candidates = [candidate([{"text": "".join(pieces)}] if not calls else calls, "STOP", i)
+                          for i in range(n)]
             return Reply(200, {"candidates": candidates, "usageMetadata": usage, **meta})
         events = []
         partial = {"promptTokenCount": 7, "totalTokenCount": 7}
         if calls:
-            events.append({"candidates": [self._candidate(i, calls, "STOP") for i in range(n)],
+            events.append({"candidates": [candidate(calls, "STOP", i) for i in range(n)],
                            "usageMetadata": usage, **meta})
         else:
             for k, piece in enumerate(pieces):
                 final = k == len(pieces) - 1
-                events.append({"candidates": [self._candidate(i, [{"text": piece}],
-                                                              "STOP" if final else None)
+                events.append({"candidates": [candidate([{"text": piece}],
+                                                        "STOP" if final else None, i)
                                               for i in range(n)],
                                "usageMetadata": usage if final else partial, **meta})
         return Stream([sse_event(e) for e in events], interval=self.stream_interval)
@@ -463,10 +471,3 @@ class FakeGemini(FakeUpstream):
         parts = [{"functionCall": {"name": name, "args": {"city": "Paris"}}} for name in chosen]
         parts[0]["thoughtSignature"] = signature   # only the first call of a step is signed
         return parts
-
-    @staticmethod
-    def _candidate(index: int, parts: list, finish: str | None) -> dict:
-        candidate = {"content": {"parts": parts, "role": "model"}, "index": index}
-        if finish:
-            candidate["finishReason"] = finish
-        return candidate

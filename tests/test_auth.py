@@ -10,20 +10,17 @@ import sys
 import pytest
 import requests
 
-from conftest import ADMIN_TOKEN, ProxyServer, good_key
+from conftest import ADMIN_TOKEN, HELLO, ProxyServer, good_key, key_entries
 from gunicorn_process import REPO, Gunicorn
 from secret_audit import AUDIT
 
 from llm_proxy.auth import token_matches
 from llm_proxy.config import Config
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
 
 @pytest.fixture
 def proxy(make_proxy, openai_upstream):
-    return make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-                        "base_url": openai_upstream.base_url} for i in range(2)],
+    return make_proxy(key_entries(openai_upstream, 2),
                       PROXY_TOKENS="client-token-0123456789")
 
 

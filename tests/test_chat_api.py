@@ -4,7 +4,7 @@ import json
 import openai
 import pytest
 import requests
-from conftest import good_key
+from conftest import assert_error, good_key, key_entry
 from fake_openai import FakeOpenAI
 
 from llm_proxy.pool import Lease
@@ -15,28 +15,20 @@ HELLO = [{"role": "user", "content": "hi"}]
 BODY = {"model": "gpt-4o", "messages": HELLO}
 
 
-def openai_key(upstream, i=0, model="gpt-4o", **extra):
-    return {"provider": "openai", "model": model, "api_key": good_key(i),
-            "base_url": upstream.base_url, **extra}
-
-
 @pytest.fixture
 def proxy(make_proxy, openai_upstream):
-    return make_proxy([openai_key(openai_upstream)])
+    return make_proxy([key_entry(openai_upstream)])
 
 
-def assert_error(resp, status, code=None, param=None, type_="invalid_request_error"):
-    """The response is OpenAI's error envelope with this status."""
-    assert resp.status_code == status, resp.text
+def assert_chat_error(resp, status, code=None, param=None, type_="invalid_request_error"):
+    """The response is OpenAI's error envelope with this status (conftest.assert_error),
+    sent as JSON, with a message, this type and, when given, this code and param."""
+    error = assert_error(resp, status, param)
     assert resp.headers["Content-Type"].startswith("application/json")
-    error = resp.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}
     assert isinstance(error["message"], str) and error["message"]
     assert error["type"] == type_
     if code is not None:
         assert error["code"] == code
-    if param is not None:
-        assert error["param"] == param
     return error
 
 
@@ -113,7 +105,7 @@ def test_sdk_streamed_tool_call(proxy):
 
 
 def test_sdk_models_list(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream),
+    proxy = make_proxy([key_entry(openai_upstream),
                         {"provider": "xai", "model": "grok-4", "api_key": "xai-0123456789ab",
                          "base_url": openai_upstream.base_url}])
     models = proxy.openai().models.list()
@@ -166,7 +158,7 @@ def test_client_turning_usage_off_gets_no_usage_chunk(proxy, openai_upstream):
 
 def test_client_authorization_and_other_headers_never_reach_upstream(make_proxy,
                                                                      openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], PROXY_TOKENS="client-token-123456")
+    proxy = make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="client-token-123456")
     client = proxy.openai(api_key="client-token-123456",
                           default_headers={"Cookie": "session=abc", "X-Custom": "1"})
     client.chat.completions.create(model="gpt-4o", messages=HELLO)
@@ -235,14 +227,14 @@ JSON = {"Content-Type": "application/json"}
      b'"stream_options": "usage"}', None, "stream_options"),
 ])
 def test_bad_bodies_answer_400(proxy, openai_upstream, raw, code, param):
-    error = assert_error(proxy.chat(raw, headers=JSON), 400, code=code, param=param)
+    error = assert_chat_error(proxy.chat(raw, headers=JSON), 400, code=code, param=param)
     assert "Traceback" not in error["message"]
     assert openai_upstream.calls == []
 
 
 def test_deeply_nested_body_leaves_the_server_serving(proxy):
     for _ in range(3):
-        assert_error(proxy.chat(b"[" * 100000, headers=JSON), 400, code="invalid_json")
+        assert_chat_error(proxy.chat(b"[" * 100000, headers=JSON), 400, code="invalid_json")
     assert proxy.chat(BODY).status_code == 200
 
 
@@ -263,30 +255,30 @@ def test_nesting_just_within_the_parser_limit_never_gives_500(proxy, options):
 
 def test_unknown_model_is_404_model_not_found(proxy, openai_upstream):
     resp = proxy.chat({"model": "gpt-5-imaginary", "messages": HELLO})
-    error = assert_error(resp, 404, code="model_not_found", param="model")
+    error = assert_chat_error(resp, 404, code="model_not_found", param="model")
     assert "gpt-5-imaginary" in error["message"]
-    assert_error(proxy.http.get(proxy.base + "/models/gpt-5-imaginary"), 404,
-                 code="model_not_found")
+    assert_chat_error(proxy.http.get(proxy.base + "/models/gpt-5-imaginary"), 404,
+                      code="model_not_found")
     with pytest.raises(openai.NotFoundError):
         proxy.openai().chat.completions.create(model="nope", messages=HELLO)
     assert openai_upstream.calls == []
 
 
 def test_body_over_the_limit_is_413(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], MAX_BODY_BYTES=4096)
+    proxy = make_proxy([key_entry(openai_upstream)], MAX_BODY_BYTES=4096)
     big = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 5000}]}
-    assert_error(proxy.chat(big), 413, code="payload_too_large")
+    assert_chat_error(proxy.chat(big), 413, code="payload_too_large")
     small = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 3000}]}
     assert proxy.chat(small).status_code == 200
     assert len(openai_upstream.calls) == 1
 
 
 def test_chunked_body_over_the_limit_is_413(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream)], MAX_BODY_BYTES=4096)
+    proxy = make_proxy([key_entry(openai_upstream)], MAX_BODY_BYTES=4096)
     payload = json.dumps({"model": "gpt-4o",
                           "messages": [{"role": "user", "content": "x" * 8000}]}).encode()
     resp = proxy.chat(iter([payload[:3000], payload[3000:]]), headers=JSON)
-    assert_error(resp, 413, code="payload_too_large")
+    assert_chat_error(resp, 413, code="payload_too_large")
     assert openai_upstream.calls == []
 
 
@@ -296,7 +288,7 @@ def test_chunked_body_over_the_limit_is_413(make_proxy, openai_upstream):
 ])
 def test_wrong_content_type_is_400(proxy, content_type):
     resp = proxy.chat(json.dumps(BODY).encode(), headers={"Content-Type": content_type})
-    assert_error(resp, 400, code="invalid_content_type")
+    assert_chat_error(resp, 400, code="invalid_content_type")
 
 
 @pytest.mark.parametrize("headers", [{}, {"Content-Type": "application/json; charset=utf-8"},
@@ -310,17 +302,17 @@ def test_json_content_types_and_a_missing_one_are_accepted(proxy, headers):
 
 def test_wrong_method_and_unknown_route_use_the_envelope(proxy):
     resp = proxy.http.get(proxy.base + "/chat/completions")
-    assert_error(resp, 405, code="method_not_allowed")
+    assert_chat_error(resp, 405, code="method_not_allowed")
     assert "POST" in resp.headers["Allow"]
-    assert_error(proxy.http.post(proxy.base + "/completion", json=BODY), 404)
-    assert_error(proxy.http.delete(proxy.base + "/models"), 405)
+    assert_chat_error(proxy.http.post(proxy.base + "/completion", json=BODY), 404)
+    assert_chat_error(proxy.http.delete(proxy.base + "/models"), 405)
 
 
 # -- PROXY_TOKENS -------------------------------------------------------------------------------
 
 @pytest.fixture
 def guarded(make_proxy, openai_upstream):
-    return make_proxy([openai_key(openai_upstream)], PROXY_TOKENS="tok-alpha-1234,tok-beta-5678")
+    return make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="tok-alpha-1234,tok-beta-5678")
 
 
 @pytest.mark.parametrize("method, path", [("POST", "/v1/chat/completions"),
@@ -334,7 +326,7 @@ def test_proxy_tokens_guard_chat_and_models(guarded, openai_upstream, method, pa
                                             authorization):
     headers = {"Authorization": authorization} if authorization else {}
     resp = guarded.http.request(method, guarded.url + path, json=BODY, headers=headers)
-    assert_error(resp, 401, type_="authentication_error")
+    assert_chat_error(resp, 401, type_="authentication_error")
     assert resp.headers["WWW-Authenticate"] == "Bearer"
     assert openai_upstream.calls == []
 
@@ -372,9 +364,8 @@ def test_routes_are_open_without_proxy_tokens(proxy):
 
 def test_no_secret_in_any_answer_or_log_line(make_proxy, openai_upstream, proxy_logs):
     bad = "sk-bad-SECRET-0123456789abcdef"
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": bad,
-                         "base_url": openai_upstream.base_url},
-                        openai_key(openai_upstream, 1)], PROXY_TOKENS="tok-secret-client-99")
+    proxy = make_proxy([key_entry(openai_upstream, key=bad), key_entry(openai_upstream, 1)],
+                       PROXY_TOKENS="tok-secret-client-99")
     answers = [proxy.chat(BODY, token="tok-secret-client-99") for _ in range(2)]
     answers.append(proxy.chat({**BODY, "stream": True}, token="tok-secret-client-99"))
     answers.append(proxy.chat({**BODY, "model": "nope"}, token="tok-secret-client-99"))
@@ -392,10 +383,8 @@ def test_no_secret_in_any_answer_or_log_line(make_proxy, openai_upstream, proxy_
 # -- no usable key, and no input that makes a 500 ------------------------------------------------
 
 def test_every_key_disabled_or_invalid_is_503_no_usable_key(make_proxy, openai_upstream):
-    proxy = make_proxy([openai_key(openai_upstream, 0),
-                        {"provider": "openai", "model": "gpt-4o",
-                         "api_key": "sk-revoked-0123456789abcdef",
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, 0),
+                        key_entry(openai_upstream, key="sk-revoked-0123456789abcdef")])
     ids = {k.api_key: k.id for k in proxy.pool.keys()}
     assert proxy.chat(BODY).status_code == 200
     # The revoked key answers 401 and is marked invalid; the good one is then disabled.
@@ -403,7 +392,7 @@ def test_every_key_disabled_or_invalid_is_503_no_usable_key(make_proxy, openai_u
     assert proxy.admin("PATCH", f"/api/keys/{ids[good_key(0)]}",
                        {"enabled": False}).status_code == 200
     resp = proxy.chat(BODY)
-    assert_error(resp, 503, code="no_usable_key", type_="server_error")
+    assert_chat_error(resp, 503, code="no_usable_key", type_="server_error")
     assert "sk-revoked" not in resp.text
 
 

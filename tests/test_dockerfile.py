@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,17 +87,11 @@ def test_healthcheck_command_passes_against_a_running_proxy(make_proxy):
     env = {**os.environ, "PORT": str(proxy.port)}
     ok = subprocess.run([sys.executable, *command[1:]], env=env, timeout=30)
     assert ok.returncode == 0
-    env["PORT"] = str(_closed_port())
+    env["PORT"] = str(free_port())
     down = subprocess.run([sys.executable, *command[1:]], env=env, timeout=30,
                           capture_output=True)
     assert down.returncode != 0
 
-
-def _closed_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Docker matches a bare name at the top of the context only; "**/" reaches every depth.

@@ -11,17 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import good_key
+from conftest import HELLO, good_key, key_entries, key_entry, sse_data, status_of, wait_for
 from fake_openai import error
 from fake_upstream import Drop, Reply, Stream
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**HELLO, "stream": True}
-
-
-def entries(upstream, n=3, model="gpt-4o", provider="openai"):
-    return [{"provider": provider, "model": model, "api_key": good_key(i),
-             "base_url": upstream.base_url} for i in range(n)]
 
 
 def key_ids(proxy):
@@ -30,21 +24,8 @@ def key_ids(proxy):
     return [by_secret[good_key(i)] for i in range(len(by_secret))]
 
 
-def status_of(proxy, i):
-    keys = {k["id"]: k for k in proxy.admin("GET", "/api/keys").json()["keys"]}
-    return keys[key_ids(proxy)[i]]
-
-
-def sse_payloads(resp):
-    out = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: "):
-            out.append(line[6:])
-    return out
-
-
 def test_rate_limited_key_is_skipped_during_its_cooldown(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests",
                                             code="rate_limit_exceeded",
                                             headers={"Retry-After": "30"}))
@@ -65,7 +46,7 @@ def test_rate_limited_key_is_skipped_during_its_cooldown(make_proxy, openai_upst
 
 
 def test_rate_limit_without_retry_after_uses_key_cooldown_seconds(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=7)
+    proxy = make_proxy(key_entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=7)
     openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests"))
     assert proxy.chat(HELLO).status_code == 200
     limited = status_of(proxy, 0)
@@ -84,7 +65,7 @@ def test_rate_limit_without_retry_after_uses_key_cooldown_seconds(make_proxy, op
     ({"Retry-After": "0"}, 1),  # "now": a moment, not the default
 ])
 def test_rate_limit_hints_set_the_cooldown(make_proxy, openai_upstream, headers, expected):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), error(429, "Rate limit reached", headers=headers))
     assert proxy.chat(HELLO).status_code == 200
     wait = status_of(proxy, 0)["cooldown_until"] - time.time()
@@ -97,7 +78,7 @@ def test_rate_limit_hints_set_the_cooldown(make_proxy, openai_upstream, headers,
 ])
 def test_every_key_limited_in_one_request_answers_when_the_first_recovers(
         make_proxy, openai_upstream, hints, expected):
-    proxy = make_proxy(entries(openai_upstream), KEY_COOLDOWN_SECONDS=45)
+    proxy = make_proxy(key_entries(openai_upstream, 3), KEY_COOLDOWN_SECONDS=45)
     for i, hint in enumerate(hints):
         openai_upstream.fail(good_key(i), error(429, "slow down", headers={
             "Retry-After": hint} if hint else {}))
@@ -110,7 +91,7 @@ def test_every_key_limited_in_one_request_answers_when_the_first_recovers(
 
 
 def test_infinite_retry_after_is_not_followed(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     for i in range(2):
         openai_upstream.fail(good_key(i), error(429, "slow down", headers={"Retry-After": "inf"}))
     for _ in range(2):
@@ -128,8 +109,7 @@ def test_infinite_retry_after_is_not_followed(make_proxy, openai_upstream):
 def test_failure_of_a_request_sent_before_an_edit_leaves_the_edited_key_alone(
         make_proxy, openai_upstream):
     stale = "sk-revoked-0123456789abcdef"
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": stale,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=stale)])
     openai_upstream.valid_keys.add(stale)
     openai_upstream.fail(stale, Reply(401, {"error": {
         "message": "Incorrect API key provided.", "type": "invalid_request_error",
@@ -148,8 +128,7 @@ def test_failure_of_a_request_sent_before_an_edit_leaves_the_edited_key_alone(
 def test_a_secret_replaced_during_its_request_is_still_masked_in_the_answer(
         make_proxy, openai_upstream):
     old = "hf_ABCDEFGHIJQRSTUVWXYZ0123456789"  # no sk- prefix: only masking by value works
-    proxy = make_proxy([{"provider": "openai-compatible", "model": "gpt-4o", "api_key": old,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=old, provider="openai-compatible")])
     openai_upstream.fail(old, Reply(401, {"error": {
         "message": f"Invalid token provided: {old}.", "type": "invalid_request_error",
         "param": None, "code": "invalid_api_key"}}, delay=1.0))
@@ -169,19 +148,10 @@ def chat_while_the_key_is_edited(proxy, upstream, key_id: str, new_secret: str):
     got = {}
     thread = threading.Thread(target=lambda: got.setdefault("resp", proxy.chat(HELLO)))
     thread.start()
-    assert wait_until(lambda: len(upstream.calls) == 1)
+    assert wait_for(lambda: len(upstream.calls) == 1, 5.0)
     edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": new_secret})
     thread.join(10)
     return got["resp"], edited
-
-
-def wait_until(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def status_of_id(proxy, key_id):
@@ -189,7 +159,7 @@ def status_of_id(proxy, key_id):
 
 
 def test_all_keys_limited_answers_429_without_calling_upstream(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), error(429, "slow down", headers={"Retry-After": "20"}))
     openai_upstream.fail(good_key(1), error(429, "slow down", headers={"Retry-After": "40"}))
     first = proxy.chat(HELLO)
@@ -209,7 +179,7 @@ def test_all_keys_limited_answers_429_without_calling_upstream(make_proxy, opena
 
 
 def test_invalid_key_is_skipped_then_restored_by_reenabling(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     openai_upstream.valid_keys.discard(good_key(0))
     for _ in range(4):
         assert proxy.chat(HELLO).status_code == 200
@@ -232,7 +202,7 @@ def test_invalid_key_is_skipped_then_restored_by_reenabling(make_proxy, openai_u
 
 
 def test_reset_clears_invalid_and_cooldown(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     openai_upstream.fail(good_key(0), error(401, "Incorrect API key provided"))
     openai_upstream.fail(good_key(1), error(429, "slow", headers={"Retry-After": "60"}))
     assert proxy.chat(HELLO).status_code == 200
@@ -245,13 +215,11 @@ def test_reset_clears_invalid_and_cooldown(make_proxy, openai_upstream):
 
 
 def test_invalid_key_comes_back_after_periodic_recheck(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2), KEY_RECHECK_SECONDS=0.2)
+    proxy = make_proxy(key_entries(openai_upstream, 2), KEY_RECHECK_SECONDS=0.2)
     openai_upstream.fail(good_key(0), error(401, "Incorrect API key provided"))
     assert proxy.chat(HELLO).status_code == 200
     assert status_of(proxy, 0)["status"] == "invalid"
-    deadline = time.time() + 5
-    while status_of(proxy, 0)["status"] != "active" and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: status_of(proxy, 0)["status"] == "active", 5.0, interval=0.05)
     assert status_of(proxy, 0)["status"] == "active"
     probes = [c for c in openai_upstream.calls if c.path.endswith("/models")]
     assert probes and probes[0].key == good_key(0) and probes[0].method == "GET"
@@ -268,7 +236,7 @@ def test_invalid_key_comes_back_after_periodic_recheck(make_proxy, openai_upstre
 ])
 def test_failover_on_each_retryable_failure(make_proxy, openai_upstream, proxy_logs,
                                            fault, reason):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), fault)
     resp = proxy.chat(HELLO)
     assert resp.status_code == 200
@@ -280,7 +248,7 @@ def test_failover_on_each_retryable_failure(make_proxy, openai_upstream, proxy_l
 
 
 def test_slow_upstream_times_out_and_fails_over(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2), UPSTREAM_TIMEOUT=0.3)
+    proxy = make_proxy(key_entries(openai_upstream, 2), UPSTREAM_TIMEOUT=0.3)
     openai_upstream.fail(good_key(0), Reply(200, {"never": "read"}, delay=5))
     started = time.perf_counter()
     resp = proxy.chat(HELLO)
@@ -293,8 +261,7 @@ def test_refused_connection_fails_over(make_proxy, openai_upstream):
     dead = "http://127.0.0.1:9/v1"  # discard port: nothing listens
     proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
                          "base_url": dead},
-                        {"provider": "openai", "model": "gpt-4o", "api_key": good_key(1),
-                         "base_url": openai_upstream.base_url}])
+                        key_entry(openai_upstream, 1)])
     assert proxy.chat(HELLO).status_code == 200
     assert status_of(proxy, 0)["stats"]["failures_by_kind"] == {"network": 1}
 
@@ -306,7 +273,7 @@ def test_refused_connection_fails_over(make_proxy, openai_upstream):
 ])
 def test_when_every_attempt_fails_the_last_status_is_returned(make_proxy, openai_upstream,
                                                               fault, status, code):
-    proxy = make_proxy(entries(openai_upstream, 3), UPSTREAM_TIMEOUT=0.3)
+    proxy = make_proxy(key_entries(openai_upstream, 3), UPSTREAM_TIMEOUT=0.3)
     for i in range(3):
         openai_upstream.fail(good_key(i), fault)
     resp = proxy.chat(HELLO)
@@ -318,7 +285,7 @@ def test_when_every_attempt_fails_the_last_status_is_returned(make_proxy, openai
 
 
 def test_max_attempts_bounds_the_keys_tried(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 5), MAX_ATTEMPTS=2)
+    proxy = make_proxy(key_entries(openai_upstream, 5), MAX_ATTEMPTS=2)
     for i in range(5):
         openai_upstream.fail(good_key(i), error(500, "boom"))
     assert proxy.chat(HELLO).status_code == 500
@@ -327,7 +294,7 @@ def test_max_attempts_bounds_the_keys_tried(make_proxy, openai_upstream):
 
 
 def test_request_errors_are_returned_not_retried(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     resp = proxy.chat({**HELLO, "not_a_param": 1})
     assert resp.status_code == 400
     assert "Unrecognized request argument" in resp.json()["error"]["message"]
@@ -337,7 +304,7 @@ def test_request_errors_are_returned_not_retried(make_proxy, openai_upstream):
 
 def test_a_bad_key_answered_with_400_is_a_key_failure(make_proxy, openai_upstream):
     # xAI answers an invalid key with 400 and this message.
-    proxy = make_proxy(entries(openai_upstream, 2, provider="grok"))
+    proxy = make_proxy(key_entries(openai_upstream, 2, provider="grok"))
     openai_upstream.fail(good_key(0), error(
         400, "Incorrect API key provided: xa***cd. You can obtain an API key from "
              "https://console.x.ai.", code="Client specified an invalid argument"))
@@ -346,12 +313,12 @@ def test_a_bad_key_answered_with_400_is_a_key_failure(make_proxy, openai_upstrea
 
 
 def test_stream_fails_over_before_the_first_byte(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     openai_upstream.fail(good_key(0), error(429, "slow down"))
     openai_upstream.fail(good_key(1), Stream([], drop_after=0))  # headers, then nothing
     resp = proxy.chat(STREAM, stream=True)
     assert resp.status_code == 200
-    payloads = sse_payloads(resp)
+    payloads = sse_data(resp)
     assert payloads[-1] == b"[DONE]"
     text = "".join(json.loads(p)["choices"][0]["delta"].get("content") or ""
                    for p in payloads[:-1])
@@ -360,7 +327,7 @@ def test_stream_fails_over_before_the_first_byte(make_proxy, openai_upstream):
 
 
 def test_stream_broken_midway_ends_with_an_error_event(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     words = [json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 1,
                          "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": w},
                                                          "finish_reason": None}]})
@@ -369,7 +336,7 @@ def test_stream_broken_midway_ends_with_an_error_event(make_proxy, openai_upstre
                                              drop_after=2))
     started = time.perf_counter()
     resp = proxy.chat(STREAM, stream=True, timeout=10)
-    payloads = sse_payloads(resp)
+    payloads = sse_data(resp)
     assert time.perf_counter() - started < 3
     assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
         ["one", "two"]
@@ -390,9 +357,9 @@ def chunk(content, finish=None) -> str:
 def test_stream_ending_early_without_done_ends_with_an_error_event(make_proxy,
                                                                    openai_upstream):
     # A clean end of the HTTP body, but no finish_reason and no [DONE]: the answer was cut.
-    proxy = make_proxy(entries(openai_upstream, 2))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk("two")]))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    payloads = sse_data(proxy.chat(STREAM, stream=True, timeout=10))
     assert [json.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:2]] == \
         ["one", "two"]
     assert json.loads(payloads[-1])["error"]["code"] == "stream_broken"
@@ -402,23 +369,23 @@ def test_stream_ending_early_without_done_ends_with_an_error_event(make_proxy,
 
 def test_finished_stream_without_done_is_complete(make_proxy, openai_upstream):
     # Some compatible servers stop after the finish_reason chunk.
-    proxy = make_proxy(entries(openai_upstream, 1))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     openai_upstream.fail(good_key(0), Stream([chunk("one"), chunk(None, "stop")]))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True, timeout=10))
+    payloads = sse_data(proxy.chat(STREAM, stream=True, timeout=10))
     assert payloads[-1] == b"[DONE]" and len(payloads) == 3
     assert status_of(proxy, 0)["stats"]["successes"] == 1
 
 
 def test_stream_usage_is_counted_and_hidden_from_clients_that_did_not_ask(
         make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 1))
-    payloads = sse_payloads(proxy.chat(STREAM, stream=True))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
+    payloads = sse_data(proxy.chat(STREAM, stream=True))
     assert all(json.loads(p)["choices"] for p in payloads[:-1])  # no usage-only chunk
     sent = openai_upstream.calls[-1].body
     assert sent["stream_options"] == {"include_usage": True}
     stats = status_of(proxy, 0)["stats"]
     assert (stats["prompt_tokens"], stats["completion_tokens"]) == (11, 5)
-    asked = sse_payloads(proxy.chat({**STREAM, "stream_options": {"include_usage": True}},
+    asked = sse_data(proxy.chat({**STREAM, "stream_options": {"include_usage": True}},
                                     stream=True))
     assert json.loads(asked[-2])["usage"]["total_tokens"] == 16
 
@@ -448,7 +415,7 @@ class FlakyUpstream:
 def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
                                                                   openai_upstream):
     FlakyUpstream(openai_upstream)
-    proxy = make_proxy(entries(openai_upstream, 8))
+    proxy = make_proxy(key_entries(openai_upstream, 8))
     threads_before = threading.active_count()
 
     def one(i):
@@ -463,7 +430,7 @@ def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
                     assert int(resp.headers["Retry-After"]) >= 1
                 return resp.status_code
             if body is STREAM:
-                payloads = sse_payloads(resp)
+                payloads = sse_data(resp)
                 assert payloads[-1] == b"[DONE]"
             else:
                 assert resp.json()["choices"][0]["message"]["content"]
@@ -487,15 +454,13 @@ def test_concurrent_requests_under_random_faults_keep_exact_stats(make_proxy,
     # Upstream connections of finished request threads close once collected; then every
     # thread the burst started (proxy and fake upstream) has ended.
     gc.collect()
-    deadline = time.time() + 5
-    while threading.active_count() > threads_before + 2 and time.time() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: threading.active_count() <= threads_before + 2, 5.0, interval=0.1)
     assert threading.active_count() <= threads_before + 2
 
 
 def test_upstream_connections_are_reused_after_finished_streams(make_proxy, openai_upstream):
     """Regression: closing every finished stream cost a new upstream connection each time."""
-    proxy = make_proxy(entries(openai_upstream, 1), threaded=False)
+    proxy = make_proxy(key_entries(openai_upstream, 1), threaded=False)
     ports = []
     dispatch = openai_upstream._dispatch
 
@@ -514,7 +479,7 @@ def test_upstream_connections_are_reused_after_finished_streams(make_proxy, open
 def test_unreadable_retry_after_falls_back_to_the_default_cooldown(make_proxy,
                                                                    openai_upstream, value):
     """Regression: an unparseable Retry-After date raised inside error handling (500)."""
-    proxy = make_proxy(entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=9)
+    proxy = make_proxy(key_entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=9)
     openai_upstream.fail(good_key(0), error(429, "slow down", headers={"Retry-After": value}))
     assert proxy.chat(HELLO).status_code == 200
     wait = status_of(proxy, 0)["cooldown_until"] - time.time()
@@ -525,8 +490,7 @@ def test_mid_stream_error_event_never_shows_the_key(make_proxy, openai_upstream)
     """An upstream error event echoing the key in a format no pattern knows is masked."""
     odd_key = "zz9-plural-z-alpha-0123456789"
     openai_upstream.valid_keys.add(odd_key)
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": odd_key,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=odd_key)])
     first = json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 1,
                         "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "a"},
                                                         "finish_reason": None}]})

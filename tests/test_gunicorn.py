@@ -5,11 +5,10 @@ import time
 
 import pytest
 import requests
-from conftest import good_key
-from gunicorn_process import (Gunicorn, clean_environment, conf_args, free_port,
-                              gunicorn_command, scratch_dir)
-from test_streaming import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
-                            assert_upstream_let_go, wait_for)
+from conftest import free_port, good_key, key_entries
+from gunicorn_process import Gunicorn, clean_environment, conf_args, gunicorn_command, scratch_dir
+from streaming_fakes import (HeadlessOpenAI, RawStream, SilentOpenAI, TimedOpenAI,
+                             assert_upstream_let_go)
 
 HELLO = [{"role": "user", "content": "hi"}]
 SECRET = "sk-proj-SECRET-do-not-print-0123456789"
@@ -41,13 +40,8 @@ def gunicorn_server(tmp_path):
         server.stop()
 
 
-def keys(upstream, n=1):
-    return [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-             "base_url": upstream.base_url} for i in range(n)]
-
-
 def test_streamed_request_through_gunicorn(gunicorn_server, timed):
-    server = gunicorn_server(keys(timed, 3), PROXY_TOKENS="client-tok-0123456789")
+    server = gunicorn_server(key_entries(timed, 3), PROXY_TOKENS="client-tok-0123456789")
     client = server.openai(api_key="client-tok-0123456789")
     arrivals = {}
     for chunk in client.chat.completions.create(model="gpt-4o", messages=HELLO,
@@ -86,7 +80,7 @@ def test_upstream_connections_are_reused_under_gunicorn(gunicorn_server):
 
     fake = PeerRecording(valid_keys={good_key(0), good_key(1)})
     try:
-        server = gunicorn_server(keys(fake, 2))
+        server = gunicorn_server(key_entries(fake, 2))
         client = server.openai()
         for i in range(20):
             if i % 2:
@@ -104,7 +98,7 @@ def test_upstream_connections_are_reused_under_gunicorn(gunicorn_server):
 def test_client_leaving_a_silent_stream_under_gunicorn(gunicorn_server):
     fake = SilentOpenAI(valid_keys={good_key(0)})
     try:
-        server = gunicorn_server(keys(fake))
+        server = gunicorn_server(key_entries(fake, 1))
         stream = RawStream(server)
         next(stream.events())
         stream.close()
@@ -118,7 +112,7 @@ def test_client_leaving_a_silent_stream_under_gunicorn(gunicorn_server):
 def test_client_giving_up_on_a_plain_request_under_gunicorn(gunicorn_server):
     fake = HeadlessOpenAI(valid_keys={good_key(0)})
     try:
-        server = gunicorn_server(keys(fake))
+        server = gunicorn_server(key_entries(fake, 1))
         with pytest.raises(requests.Timeout):
             requests.post(server.url + "/v1/chat/completions", timeout=(5, 0.5), json={
                 "model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
@@ -130,13 +124,13 @@ def test_client_giving_up_on_a_plain_request_under_gunicorn(gunicorn_server):
 
 
 def test_port_variable_sets_the_port(gunicorn_server, timed):
-    server = gunicorn_server(keys(timed), bind_flag=False)
+    server = gunicorn_server(key_entries(timed, 1), bind_flag=False)
     reply = server.openai().chat.completions.create(model="gpt-4o", messages=HELLO)
     assert reply.choices[0].message.content == "Hello from the fake."
 
 
 def test_bad_input_under_gunicorn(gunicorn_server, timed):
-    server = gunicorn_server(keys(timed), MAX_BODY_BYTES="4096")
+    server = gunicorn_server(key_entries(timed, 1), MAX_BODY_BYTES="4096")
     url = server.base + "/chat/completions"
     json_header = {"Content-Type": "application/json"}
     resp = requests.post(url, data=b"[" * 4000, headers=json_header, timeout=10)
@@ -240,7 +234,7 @@ def test_a_proxy_in_front_of_a_looping_proxy_keeps_its_key(gunicorn_server):
 
 
 def test_a_clients_loop_header_cannot_cool_the_keys_others_use(gunicorn_server, timed):
-    back = gunicorn_server(keys(timed))
+    back = gunicorn_server(key_entries(timed, 1))
     front = gunicorn_server([])
     front_key = add_key(front, back.url + "/v1")
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}

@@ -10,18 +10,15 @@ import time
 import pytest
 import requests
 
-from conftest import good_key
-from gunicorn_process import (Gunicorn, clean_environment, conf_args, free_port,
-                              gunicorn_command, scratch_dir)
+from conftest import free_port, good_key, key_entries
+from gunicorn_process import Gunicorn, clean_environment, conf_args, gunicorn_command, scratch_dir
 
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
 def start_proxy(upstream, log_path, *args: str, env=None) -> Gunicorn:
     """gunicorn wsgi:app with gunicorn.conf.py, one key of `upstream`, the port in PORT."""
-    entries = [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                "base_url": upstream.base_url}]
-    return Gunicorn(log_path, entries, args=args, bind_flag=False,
+    return Gunicorn(log_path, key_entries(upstream, 1), args=args, bind_flag=False,
                     env={"ADMIN_TOKEN": "admin-token-0123456789", **(env or {})})
 
 

@@ -2,18 +2,10 @@
 from __future__ import annotations
 
 import socket
-import time
+
+from conftest import wait_for
 
 from llm_proxy.hangup import HangupWatcher
-
-
-def wait_for(predicate, timeout=3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def test_a_client_that_leaves_gets_its_upstream_cut():

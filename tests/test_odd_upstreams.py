@@ -8,7 +8,7 @@ import openai
 import pytest
 import requests
 
-from conftest import good_key
+from conftest import good_key, key_entries, key_entry, sse_data, status_of
 from fake_anthropic import FakeAnthropic, stream_events
 from fake_openai import error
 from fake_upstream import Reply, Stream, sse
@@ -16,21 +16,10 @@ from fake_upstream import Reply, Stream, sse
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def entries(upstream, n=2):
-    return [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-             "base_url": upstream.base_url} for i in range(n)]
-
-
 def chunk(content=None, finish=None, **extra) -> dict:
     return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
             "choices": [{"index": 0, "delta": {"content": content} if content else {},
                          "finish_reason": finish}], **extra}
-
-
-def key_view(proxy, i):
-    secret = good_key(i)
-    key_id = next(k.id for k in proxy.pool.keys() if k.api_key == secret)
-    return next(k for k in proxy.admin("GET", "/api/keys").json()["keys"] if k["id"] == key_id)
 
 
 def test_event_spread_over_several_data_lines_reaches_the_sdk_whole(make_proxy,
@@ -40,7 +29,7 @@ def test_event_spread_over_several_data_lines_reaches_the_sdk_whole(make_proxy,
     event = f'data: {first}\ndata: "choices"{second}\n\n'
     openai_upstream.fail(good_key(0), Stream([event, sse(chunk(finish="stop")),
                                               "data: [DONE]\n\n"]))
-    proxy = make_proxy(entries(openai_upstream, 1))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     stream = proxy.openai().chat.completions.create(**HI, stream=True)
     assert [c.choices[0].delta.content for c in stream if c.choices] == ["hi", None]
 
@@ -56,12 +45,12 @@ def test_error_in_place_of_the_first_chunk_moves_to_the_next_key(make_proxy, ope
                                                                   error_chunk):
     openai_upstream.fail(good_key(0), Stream([": OPENROUTER PROCESSING\n\n", sse(error_chunk),
                                               "data: [DONE]\n\n"]))
-    proxy = make_proxy(entries(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 2))
     stream = proxy.openai().chat.completions.create(**HI, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == \
         "Hello from the fake."
     assert openai_upstream.keys_used() == [good_key(0), good_key(1)]
-    failed = key_view(proxy, 0)["stats"]
+    failed = status_of(proxy, 0)["stats"]
     assert failed["successes"] == 0 and failed["failures"] == 1
     assert failed["last_error"] == "Provider disconnected unexpectedly"
 
@@ -69,7 +58,7 @@ def test_error_in_place_of_the_first_chunk_moves_to_the_next_key(make_proxy, ope
 def test_gzip_encoded_stream_is_decoded(make_proxy, openai_upstream):
     body = gzip.compress((sse(chunk("hi")) + sse(chunk(finish="stop")) + b"data: [DONE]\n\n"))
     openai_upstream.fail(good_key(0), Stream([body], headers={"Content-Encoding": "gzip"}))
-    proxy = make_proxy(entries(openai_upstream, 1))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     stream = proxy.openai().chat.completions.create(**HI, stream=True)
     assert [c.choices[0].delta.content for c in stream if c.choices] == ["hi", None]
 
@@ -78,10 +67,10 @@ def test_retry_after_date_with_an_absurd_zone_still_cools_and_fails_over(make_pr
                                                                         openai_upstream):
     openai_upstream.fail(good_key(0), error(429, "slow down", headers={
         "Retry-After": "Wed, 21 Oct 2015 07:28:00 +99999999999999"}))
-    proxy = make_proxy(entries(openai_upstream), KEY_COOLDOWN_SECONDS=30)
+    proxy = make_proxy(key_entries(openai_upstream, 2), KEY_COOLDOWN_SECONDS=30)
     assert proxy.chat(HI).status_code == 200
     assert openai_upstream.keys_used() == [good_key(0), good_key(1)]
-    assert key_view(proxy, 0)["status"] == "cooling_down"
+    assert status_of(proxy, 0)["status"] == "cooling_down"
 
 
 @pytest.mark.parametrize("echo", [
@@ -93,8 +82,7 @@ def test_a_key_echoed_in_another_form_is_masked(make_proxy, openai_upstream, ech
     openai_upstream.valid_keys.add(secret)
     openai_upstream.fail(secret, error(401, f"Incorrect API key provided: {echo}.",
                                        code="invalid_api_key"))
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": secret,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=secret)])
     resp = proxy.chat(HI)
     assert resp.status_code == 401
     listing = proxy.admin("GET", "/api/keys").text
@@ -104,7 +92,7 @@ def test_a_key_echoed_in_another_form_is_masked(make_proxy, openai_upstream, ech
 
 
 def test_a_key_pointing_back_at_the_proxy_is_refused_at_once(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 1), UPSTREAM_TIMEOUT=30)
+    proxy = make_proxy(key_entries(openai_upstream, 1), UPSTREAM_TIMEOUT=30)
     added = proxy.admin("POST", "/api/keys", {"provider": "openai-compatible", "model": "loop",
                                               "api_key": "sk-loop-0123456789",
                                               "base_url": proxy.url + "/v1"})
@@ -149,7 +137,7 @@ def anthropic_pair(make_proxy):
 def _ant_text(resp, stream: bool) -> str:
     if not stream:
         return resp.json()["choices"][0]["message"]["content"]
-    payloads = [line[6:] for line in resp.iter_lines() if line.startswith(b"data: ")]
+    payloads = sse_data(resp)
     assert payloads[-1] == b"[DONE]"
     return "".join(c["choices"][0]["delta"].get("content") or ""
                    for c in map(json.loads, payloads[:-1]) if c["choices"])
@@ -193,13 +181,13 @@ def test_a_garbled_anthropic_event_ends_the_stream_with_an_error(anthropic_pair)
     fake.fail(ant_key(0), Stream(events))
     resp = proxy.chat({"model": ANT_MODEL, "messages": [{"role": "user", "content": "hi"}],
                        "stream": True}, stream=True)
-    payloads = [line[6:] for line in resp.iter_lines() if line.startswith(b"data: ")]
+    payloads = sse_data(resp)
     assert b"[DONE]" not in payloads
     assert json.loads(payloads[-1])["error"]["code"] == "stream_broken"
 
 
 def test_server_keeps_serving_after_every_odd_answer(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 1))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     assert requests.get(proxy.url + "/healthz", timeout=5).status_code == 200
     assert isinstance(proxy.openai().chat.completions.create(**HI),
                       openai.types.chat.ChatCompletion)

@@ -10,15 +10,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import good_key
+from conftest import good_key, key_entry
 
 BAD_KEY = "sk-bad-0-0123456789abcdef"
 HI = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def entry(key: str, upstream, model: str = "gpt-4o") -> dict:
-    return {"provider": "openai", "model": model, "api_key": key,
-            "base_url": upstream.base_url}
 
 
 def scrape(proxy) -> dict:
@@ -55,7 +50,7 @@ def settled_scrape(proxy, responses: int) -> dict:
 
 
 def test_healthz_answers_without_token_or_upstream_call(make_proxy, openai_upstream):
-    proxy = make_proxy([entry(good_key(0), openai_upstream), entry(good_key(1), openai_upstream)],
+    proxy = make_proxy([key_entry(openai_upstream, 0), key_entry(openai_upstream, 1)],
                        PROXY_TOKENS="client-token-123456")
     resp = requests.get(proxy.url + "/healthz", timeout=10)
     assert resp.status_code == 200
@@ -67,8 +62,8 @@ def test_healthz_answers_without_token_or_upstream_call(make_proxy, openai_upstr
 
 
 def test_healthz_counts_keys_by_state_after_failover(make_proxy, openai_upstream):
-    proxy = make_proxy([entry(BAD_KEY, openai_upstream), entry(good_key(0), openai_upstream),
-                        entry(good_key(1), openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, key=BAD_KEY), key_entry(openai_upstream, 0),
+                        key_entry(openai_upstream, 1)])
     proxy.admin("PATCH", f"/api/keys/{proxy.pool.keys()[2].id}", {"enabled": False})
     assert proxy.chat(HI).status_code == 200
     keys = requests.get(proxy.url + "/healthz", timeout=10).json()["keys"]
@@ -76,7 +71,7 @@ def test_healthz_counts_keys_by_state_after_failover(make_proxy, openai_upstream
 
 
 def test_metrics_move_by_the_traffic_sent(make_proxy, openai_upstream):
-    proxy = make_proxy([entry(BAD_KEY, openai_upstream), entry(good_key(0), openai_upstream)],
+    proxy = make_proxy([key_entry(openai_upstream, key=BAD_KEY), key_entry(openai_upstream, 0)],
                        PROXY_TOKENS="client-token-123456")
     token = "client-token-123456"
     before = scrape(proxy)
@@ -117,7 +112,7 @@ def test_metrics_move_by_the_traffic_sent(make_proxy, openai_upstream):
 
 def test_in_flight_counts_an_open_stream_until_it_ends(make_proxy, openai_upstream):
     openai_upstream.stream_interval = 0.3
-    proxy = make_proxy([entry(good_key(0), openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, 0)])
     got = {}
 
     def stream():
@@ -138,8 +133,8 @@ def test_in_flight_counts_an_open_stream_until_it_ends(make_proxy, openai_upstre
 
 
 def test_apps_in_one_process_keep_separate_metrics(make_proxy, openai_upstream):
-    first = make_proxy([entry(good_key(0), openai_upstream)])
-    second = make_proxy([entry(good_key(1), openai_upstream)])
+    first = make_proxy([key_entry(openai_upstream, 0)])
+    second = make_proxy([key_entry(openai_upstream, 1)])
     assert first.chat(HI).status_code == 200
     labels = dict(provider="openai", model="gpt-4o", status_class="2xx", stream="false",
                   format="openai-chat")
@@ -149,7 +144,7 @@ def test_apps_in_one_process_keep_separate_metrics(make_proxy, openai_upstream):
 
 def test_request_log_line_has_the_fields_and_no_secret(make_proxy, openai_upstream,
                                                         proxy_logs):
-    proxy = make_proxy([entry(BAD_KEY, openai_upstream), entry(good_key(0), openai_upstream)])
+    proxy = make_proxy([key_entry(openai_upstream, key=BAD_KEY), key_entry(openai_upstream, 0)])
     bad_id, good_id = (k.id for k in proxy.pool.keys())
     assert proxy.chat(HI).status_code == 200
     assert proxy.chat({**HI, "stream": True}).status_code == 200
@@ -172,7 +167,7 @@ def test_request_log_line_has_the_fields_and_no_secret(make_proxy, openai_upstre
 
 
 def test_json_logs_are_one_object_per_line(make_proxy, openai_upstream, capsys):
-    proxy = make_proxy([entry(BAD_KEY, openai_upstream), entry(good_key(0), openai_upstream)],
+    proxy = make_proxy([key_entry(openai_upstream, key=BAD_KEY), key_entry(openai_upstream, 0)],
                        LOG_FORMAT="json")
     assert proxy.chat(HI).status_code == 200
     out = capsys.readouterr().out
@@ -209,7 +204,7 @@ def test_json_log_fields(message, event, fields):
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
 def test_ops_routes_hold_no_secret(make_proxy, openai_upstream, path):
-    proxy = make_proxy([entry(BAD_KEY, openai_upstream), entry(good_key(0), openai_upstream)],
+    proxy = make_proxy([key_entry(openai_upstream, key=BAD_KEY), key_entry(openai_upstream, 0)],
                        PROXY_TOKENS="client-token-123456")
     proxy.chat(HI, token="client-token-123456")
     text = requests.get(proxy.url + path, timeout=10).text

@@ -4,16 +4,11 @@ from collections import Counter
 
 import pytest
 import requests
-from conftest import good_key
+from conftest import good_key, key_entries
 
 from llm_proxy.pool import KeyPool
 
 HELLO = [{"role": "user", "content": "hi"}]
-
-
-def entries(upstream, n, model="gpt-4o", provider="openai", first=0):
-    return [{"provider": provider, "model": model, "api_key": good_key(first + i),
-             "base_url": upstream.base_url} for i in range(n)]
 
 
 def run_threads(count, target):
@@ -37,7 +32,7 @@ def run_threads(count, target):
 
 @pytest.mark.parametrize("n", [30, 31])
 def test_sequential_requests_rotate_in_order(make_proxy, openai_upstream, n):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     client = proxy.openai()
     for _ in range(n):
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
@@ -48,7 +43,7 @@ def test_sequential_requests_rotate_in_order(make_proxy, openai_upstream, n):
 
 
 def test_streams_and_plain_requests_share_one_rotation(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     client = proxy.openai()
     for i in range(9):
         if i % 2:
@@ -59,8 +54,8 @@ def test_streams_and_plain_requests_share_one_rotation(make_proxy, openai_upstre
 
 
 def test_each_model_has_its_own_rotation(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 2, model="a") +
-                       entries(openai_upstream, 3, model="b", first=2))
+    proxy = make_proxy(key_entries(openai_upstream, 2, model="a") +
+                       key_entries(openai_upstream, 3, model="b", first=2))
     client = proxy.openai()
     for model in "abbabab":
         client.chat.completions.create(model=model, messages=HELLO)
@@ -72,7 +67,7 @@ def test_each_model_has_its_own_rotation(make_proxy, openai_upstream):
 
 
 def test_eight_threads_get_exact_counts_per_key(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     per_thread = 30
 
     def worker(i):
@@ -95,7 +90,7 @@ def test_eight_threads_get_exact_counts_per_key(make_proxy, openai_upstream):
 
 
 def test_keys_added_edited_and_removed_between_requests(make_proxy, openai_upstream):
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     client = proxy.openai()
 
     def next_keys(n):
@@ -123,7 +118,7 @@ def test_keys_added_edited_and_removed_between_requests(make_proxy, openai_upstr
 
 def test_changes_while_requests_are_in_flight_break_nothing(make_proxy, openai_upstream):
     openai_upstream.stream_interval = 0.001
-    proxy = make_proxy(entries(openai_upstream, 3))
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     stop = threading.Event()
     statuses = Counter()
 

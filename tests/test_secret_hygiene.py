@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
-from conftest import ADMIN_TOKEN, good_key
+from conftest import ADMIN_TOKEN, HELLO, good_key, key_entries, key_entry, wait_for
 from fake_openai import FakeOpenAI, error
 from secret_audit import AUDIT, SecretAudit
 
 from llm_proxy.redaction import mask_secret
 
-HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 # No usual key prefix, so only the proxy's knowledge of its keys can catch an echo of it.
 ODD_KEY = "Zq9x.custom-provider-credential.0123456789"
 
@@ -62,8 +60,7 @@ def test_upstream_echo_of_a_whole_key_is_masked_everywhere(make_proxy, echoing, 
 
 def test_openai_style_partial_echo_never_shows_the_key(make_proxy, openai_upstream):
     bad = "sk-proj-rejected-0123456789abcdefghij"
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": bad,
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream, key=bad)])
     resp = proxy.chat(HELLO)
     assert resp.status_code == 401 and "Incorrect API key provided" in resp.text
     assert bad not in resp.text and bad[:12] not in resp.text
@@ -119,9 +116,7 @@ def test_admin_request_bodies_are_never_logged(make_proxy, openai_upstream, prox
 ], ids=["id in path", "patch id in path", "field name", "broken JSON", "base_url",
         "api_key with newline", "as admin token", "as client token"])
 def test_errors_never_quote_a_submitted_secret(make_proxy, openai_upstream, proxy_logs, send):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                         "base_url": openai_upstream.base_url}],
-                       PROXY_TOKENS="client-token-0123456789")
+    proxy = make_proxy([key_entry(openai_upstream)], PROXY_TOKENS="client-token-0123456789")
     resp = send(proxy)
     assert 400 <= resp.status_code < 500
     assert SECRET not in resp.text and SECRET[8:] not in resp.text
@@ -131,8 +126,7 @@ def test_errors_never_quote_a_submitted_secret(make_proxy, openai_upstream, prox
 
 
 def test_no_response_header_or_body_of_the_admin_api_holds_a_key(make_proxy, openai_upstream):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
-                         "base_url": openai_upstream.base_url} for i in range(3)])
+    proxy = make_proxy(key_entries(openai_upstream, 3))
     key_id = proxy.pool.keys()[0].id
     answers = [
         proxy.admin("GET", "/api/keys"),
@@ -185,9 +179,7 @@ def test_audit_records_a_proxy_and_gathers_keys_added_later(make_proxy, openai_u
                                                  "api_key": "sk-added-later-0123456789"})
         assert resp.status_code == 201
         # The server closes the body (where the audit looks) just after sending it.
-        deadline = time.monotonic() + 5
-        while audit.responses < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: audit.responses >= 1, 5.0, interval=0.01)
         assert "sk-added-later-0123456789" in audit.secrets
         assert ADMIN_TOKEN in audit.secrets
         assert audit.responses == 1 and audit.leaks() == []

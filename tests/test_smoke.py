@@ -1,14 +1,13 @@
 import openai
 import pytest
 
-from conftest import good_key
+from conftest import good_key, key_entry
 from fake_openai import error
 from fake_upstream import Reply
 
 
 def test_openai_sdk_non_streaming(make_proxy, openai_upstream):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream)])
     reply = proxy.openai().chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == "Hello from the fake."
@@ -16,8 +15,7 @@ def test_openai_sdk_non_streaming(make_proxy, openai_upstream):
 
 
 def test_openai_sdk_streaming(make_proxy, openai_upstream):
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream)])
     stream = proxy.openai().chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -26,8 +24,7 @@ def test_openai_sdk_streaming(make_proxy, openai_upstream):
 
 def test_the_providers_request_id_reaches_the_client(make_proxy, openai_upstream, proxy_logs):
     # The SDK reads x-request-id; clients quote it to the provider's support.
-    proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-                         "base_url": openai_upstream.base_url}])
+    proxy = make_proxy([key_entry(openai_upstream)])
     client = proxy.openai()
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}])

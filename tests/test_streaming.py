@@ -2,49 +2,14 @@
 closes the upstream connection."""
 import http.client
 import json
-import select
 import socket
 import time
 
 import pytest
-from conftest import good_key
-from fake_openai import FakeOpenAI
+from conftest import good_key, key_entries, wait_for
 from fake_upstream import Stream, sse
-
-HELLO = [{"role": "user", "content": "hi"}]
-STREAM_BODY = {"model": "gpt-4o", "messages": HELLO, "stream": True}
-
-
-class _TimedWriter:
-    """Wraps a handler's wfile; records when each SSE payload went out."""
-
-    def __init__(self, inner, sent: list):
-        self.inner, self.sent = inner, sent
-
-    def write(self, data):
-        n = self.inner.write(data)
-        start = data.find(b"data: ")
-        if start >= 0:
-            self.sent.append((time.monotonic(), data[start + 6:data.index(b"\n\n", start)]))
-        return n
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-class TimedOpenAI(FakeOpenAI):
-    """FakeOpenAI recording (send time, payload) of every streamed event in `sent`."""
-
-    def __init__(self, *args, **kwargs):
-        self.sent = []
-        super().__init__(*args, **kwargs)
-        # Like real API servers: without TCP_NODELAY the first event would wait behind
-        # the unacknowledged headers (Nagle), up to a delayed ACK, before leaving the fake.
-        self.server.RequestHandlerClass.disable_nagle_algorithm = True
-
-    def _write_stream(self, h, stream):
-        h.wfile = _TimedWriter(h.wfile, self.sent)
-        super()._write_stream(h, stream)
+from streaming_fakes import (HELLO, STREAM_BODY, HeadlessOpenAI, RawStream, SilentOpenAI,
+                             TimedOpenAI, assert_upstream_let_go)
 
 
 @pytest.fixture
@@ -54,62 +19,11 @@ def timed():
     fake.close()
 
 
-def key_for(upstream):
-    return [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
-             "base_url": upstream.base_url}]
-
-
-class RawStream:
-    """A streamed chat request over a plain socket: no client-side buffering at all."""
-
-    def __init__(self, proxy, body=STREAM_BODY, wait_for_answer=True):
-        self.conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
-        self.conn.request("POST", "/v1/chat/completions", body=json.dumps(body),
-                          headers={"Content-Type": "application/json"})
-        self.sock = self.conn.sock
-        self.resp = self.conn.getresponse() if wait_for_answer else None
-        self.buffer = b""
-
-    def events(self):
-        """Yield (arrival time, payload) per SSE event as its bytes arrive."""
-        while True:
-            while b"\n\n" not in self.buffer:
-                data = self.resp.read1(65536)
-                if not data:
-                    return
-                self.buffer += data
-            event, self.buffer = self.buffer.split(b"\n\n", 1)
-            assert event.startswith(b"data: "), event
-            yield time.monotonic(), event[6:]
-
-    def close(self):
-        """Leave like a client whose user pressed stop: an orderly close, nothing more."""
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
-        if self.resp is not None:
-            self.resp.close()
-
-
-def assert_upstream_let_go(fake, left: float) -> None:
-    """The silent fake (it would wait 10 s) saw the proxy hang up soon after the client left."""
-    assert wait_for(lambda: fake.hung_up_at is not None, 3.0), "upstream still open"
-    assert fake.hung_up_at - left < 2
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic()
-        time.sleep(0.005)
-    return None
-
-
 # -- no buffering ---------------------------------------------------------------------------
 
 def test_each_chunk_reaches_the_client_as_it_is_sent(make_proxy, timed):
     timed.stream_interval = 0.2
-    proxy = make_proxy(key_for(timed))
+    proxy = make_proxy(key_entries(timed, 1))
     stream = RawStream(proxy)
     assert stream.resp.status == 200
     received = list(stream.events())
@@ -127,7 +41,7 @@ def test_each_chunk_reaches_the_client_as_it_is_sent(make_proxy, timed):
 
 def test_sdk_stream_chunks_arrive_as_sent(make_proxy, timed):
     timed.stream_interval = 0.2
-    proxy = make_proxy(key_for(timed))
+    proxy = make_proxy(key_entries(timed, 1))
     arrivals = {}
     for chunk in proxy.openai().chat.completions.create(model="gpt-4o", messages=HELLO,
                                                         stream=True):
@@ -141,7 +55,7 @@ def test_sdk_stream_chunks_arrive_as_sent(make_proxy, timed):
 
 
 def test_stream_headers_and_framing(make_proxy, openai_upstream):
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     resp = proxy.chat(STREAM_BODY)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -166,7 +80,7 @@ def test_odd_upstream_framing_is_reassembled(make_proxy, openai_upstream):
     events = [b": keep-alive\n\n", first[:10], first[10:cut], first[cut:] + second[:3],
               second[3:] + b"data: [DONE]\n\n"]
     openai_upstream.fail(good_key(0), Stream(events, interval=0.02))
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     chunks = list(proxy.openai().chat.completions.create(model="gpt-4o", messages=HELLO,
                                                          stream=True))
     assert [c.choices[0].delta.content for c in chunks] == ["caf\u00e9 \u2713", "ok"]
@@ -175,7 +89,7 @@ def test_odd_upstream_framing_is_reassembled(make_proxy, openai_upstream):
 def test_a_stream_that_breaks_off_ends_with_an_error_event_not_done(make_proxy,
                                                                      openai_upstream):
     openai_upstream.stream_interval = 0.01
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     words = [sse({"id": "c", "object": "chat.completion.chunk", "created": 1,
                   "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": w},
                                                   "finish_reason": None}]})
@@ -193,7 +107,7 @@ def test_client_leaving_mid_stream_closes_the_upstream(make_proxy, openai_upstre
                                                        proxy_logs):
     openai_upstream.words = [f" w{i}" for i in range(100)]
     openai_upstream.stream_interval = 0.1
-    proxy = make_proxy(key_for(openai_upstream))
+    proxy = make_proxy(key_entries(openai_upstream, 1))
     stream = RawStream(proxy)
     events = stream.events()
     for _ in range(3):
@@ -208,33 +122,11 @@ def test_client_leaving_mid_stream_closes_the_upstream(make_proxy, openai_upstre
     assert len(openai_upstream.calls) == 1
 
 
-class SilentOpenAI(FakeOpenAI):
-    """Sends the first chunk, then says nothing while it watches for the proxy to hang up."""
-
-    def __init__(self, *args, **kwargs):
-        self.hung_up_at = None
-        super().__init__(*args, **kwargs)
-
-    def _write_stream(self, h, stream):
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream")
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        data = stream.events[0]
-        h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        h.wfile.flush()
-        # Like a reasoning model thinking before its next token: quiet for up to 10 s.
-        ready, _, _ = select.select([h.connection], [], [], 10)
-        if ready and h.connection.recv(1) == b"":
-            self.hung_up_at = time.monotonic()
-        h.close_connection = True
-
-
 def test_client_leaving_while_the_upstream_is_silent_closes_the_upstream(make_proxy,
                                                                          proxy_logs):
     fake = SilentOpenAI(valid_keys={good_key(0)})
     try:
-        proxy = make_proxy(key_for(fake))
+        proxy = make_proxy(key_entries(fake, 1))
         stream = RawStream(proxy)
         next(stream.events())
         stream.close()
@@ -251,7 +143,7 @@ def test_client_leaving_while_the_upstream_is_silent_closes_the_upstream(make_pr
 def test_client_leaving_before_the_first_chunk_closes_the_upstream(make_proxy, proxy_logs):
     fake = SilentOpenAI(valid_keys={good_key(0), good_key(1)})
     try:
-        proxy = make_proxy(key_for(fake) + [{**key_for(fake)[0], "api_key": good_key(1)}])
+        proxy = make_proxy(key_entries(fake, 2))
         # The proxy answers once the first chunk is in; leave while only a comment came.
         fake.fail(good_key(0), Stream([b": thinking\n\n"]))
         stream = RawStream(proxy, wait_for_answer=False)
@@ -271,27 +163,12 @@ def test_client_leaving_before_the_first_chunk_closes_the_upstream(make_proxy, p
         fake.close()
 
 
-class HeadlessOpenAI(FakeOpenAI):
-    """Sends nothing at all for up to 10 s (a model thinking before its answer's head),
-    watching for the proxy to hang up."""
-
-    def __init__(self, *args, **kwargs):
-        self.hung_up_at = None
-        super().__init__(*args, **kwargs)
-
-    def _write(self, h, answer):
-        ready, _, _ = select.select([h.connection], [], [], 10)
-        if ready and h.connection.recv(1) == b"":
-            self.hung_up_at = time.monotonic()
-        h.close_connection = True
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_client_leaving_before_the_answers_head_closes_the_upstream(make_proxy, proxy_logs,
                                                                     stream):
     fake = HeadlessOpenAI(valid_keys={good_key(0), good_key(1)})
     try:
-        proxy = make_proxy(key_for(fake) + [{**key_for(fake)[0], "api_key": good_key(1)}])
+        proxy = make_proxy(key_entries(fake, 2))
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
         conn.request("POST", "/v1/chat/completions",
                      body=json.dumps({**STREAM_BODY, "stream": stream}),
@@ -318,7 +195,7 @@ def test_client_gone_before_the_upstream_call_starts_is_never_served(make_proxy,
     # upstream connection exists to be cut.
     fake = HeadlessOpenAI(valid_keys={good_key(0)})
     try:
-        proxy = make_proxy(key_for(fake))
+        proxy = make_proxy(key_entries(fake, 1))
         body = json.dumps({**STREAM_BODY, "stream": False}).encode()
         sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: proxy\r\n"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import good_key
+from conftest import good_key, wait_for
 from llm_proxy.errors import UpstreamUnreachable
 from llm_proxy import transport
 
@@ -65,9 +65,7 @@ def test_closing_a_stream_midway_drops_its_connection_at_once(openai_upstream):
     started = time.monotonic()
     resp.close()
     assert time.monotonic() - started < 1.5  # reading the stream out would take 2.5 s
-    deadline = time.monotonic() + 5
-    while openai_upstream.closed_early == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: openai_upstream.closed_early != 0, 5.0, interval=0.05)
     assert openai_upstream.closed_early == 1
     # The next request opens a fresh connection and is answered normally.
     again = transport.send("POST", url, json.dumps(HI).encode(), headers(good_key(0)),

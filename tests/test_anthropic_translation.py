@@ -1,53 +1,19 @@
-"""Anthropic keys served through OpenAI's Chat Completions API: both directions, streams, tools."""
+"""Anthropic keys through OpenAI's Chat Completions API: requests and answers, tools, parameters."""
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-import time
 
-import openai
 import pytest
-from fake_anthropic import FakeAnthropic, error, message_body, stream_events
-from fake_upstream import Reply, Stream, sse
-
-MODEL = "claude-test"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Weather of a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}
-
-
-def ant_key(i: int) -> str:
-    return f"sk-ant-api03-good{i}-0123456789abcdefghij"
-
-
-@pytest.fixture
-def anthropic_upstream():
-    fake = FakeAnthropic(valid_keys={ant_key(i) for i in range(4)})
-    yield fake
-    fake.close()
+from anthropic_common import MODEL, PNG, USER_HI, WEATHER_TOOL, ant_key, anthropic_entry
+from fake_anthropic import message_body, stream_events
+from fake_upstream import Reply, Stream
 
 
 @pytest.fixture
 def proxy(make_proxy, anthropic_upstream):
-    return make_proxy([_entry(anthropic_upstream, 0)])
-
-
-def _entry(fake, i: int, key: str | None = None) -> dict:
-    return {"provider": "anthropic", "model": MODEL, "api_key": key or ant_key(i),
-            "base_url": fake.url}
-
-
-def _sse_payloads(resp) -> list:
-    """The `data:` payloads of a proxy SSE response, [DONE] included as a string."""
-    out = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: "):
-            data = line[6:]
-            out.append(data.decode() if data == b"[DONE]" else json.loads(data))
-    return out
+    return make_proxy([anthropic_entry(anthropic_upstream, 0)])
 
 
 # -- through the official openai SDK ------------------------------------------------------
@@ -94,7 +60,8 @@ def test_system_only_conversation_is_sent_as_a_user_turn(proxy, anthropic_upstre
 
 
 def test_two_sampling_settings_get_the_models_own_answer(make_proxy, anthropic_upstream):
-    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
+    proxy = make_proxy([anthropic_entry(anthropic_upstream, 0),
+                        anthropic_entry(anthropic_upstream, 1)])
     resp = proxy.chat({"model": MODEL, "messages": USER_HI, "temperature": 0.5, "top_p": 0.9})
     assert resp.status_code == 400
     assert "cannot both be specified" in resp.json()["error"]["message"]
@@ -265,253 +232,8 @@ def test_tool_choice_required_named_and_no_parallel_calls(proxy, anthropic_upstr
     assert reply.choices[0].message.tool_calls is None
 
 
-def test_streaming_text(proxy, anthropic_upstream):
-    stream = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True,
-        stream_options={"include_usage": True})
-    chunks = list(stream)
-    assert chunks[0].choices[0].delta.role == "assistant"
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Hello from Claude."
-    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) >= 3
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
-    assert finishes[-1] == "stop" and finishes.count("stop") == 1
-    assert {c.id for c in chunks} == {chunks[0].id} and chunks[0].model == MODEL
-    usage = chunks[-1]
-    assert usage.choices == [] and usage.usage.total_tokens == 28
-    assert anthropic_upstream.bodies[-1]["stream"] is True
-    assert "stream_options" not in anthropic_upstream.bodies[-1]
-
-
-def test_streaming_without_include_usage_sends_no_usage_chunk_and_ends_with_done(
-        proxy, anthropic_upstream):
-    resp = proxy.chat({"model": MODEL, "stream": True,
-                       "messages": [{"role": "user", "content": "Hi"}]}, stream=True)
-    assert resp.status_code == 200
-    assert resp.headers["content-type"].startswith("text/event-stream")
-    payloads = _sse_payloads(resp)
-    assert payloads[-1] == "[DONE]"
-    assert all(p["choices"] for p in payloads[:-1])
-    assert all(p["object"] == "chat.completion.chunk" for p in payloads[:-1])
-
-
-def test_streaming_tool_call(proxy, anthropic_upstream):
-    stream = proxy.openai().chat.completions.create(
-        model=MODEL, tools=[WEATHER_TOOL], stream=True,
-        messages=[{"role": "user", "content": "Weather in Paris?"}])
-    chunks = [c for c in stream if c.choices]
-    deltas = [c.choices[0].delta for c in chunks]
-    calls = [tc for d in deltas for tc in (d.tool_calls or ())]
-    assert calls[0].index == 0 and calls[0].id.startswith("toolu_")
-    assert calls[0].function.name == "get_weather" and calls[0].function.arguments == ""
-    assert all(tc.index == 0 and tc.id is None for tc in calls[1:])
-    arguments = "".join(tc.function.arguments for tc in calls)
-    assert json.loads(arguments) == {"city": "Paris", "unit": "celsius"}
-    assert len(calls) >= 3  # the arguments arrived in pieces, as Anthropic sent them
-    assert "".join(d.content or "" for d in deltas) == "Let me check."
-    assert chunks[-1].choices[0].finish_reason == "tool_calls"
-
-
-def test_streamed_tool_call_without_arguments_ends_with_an_empty_object(proxy,
-                                                                       anthropic_upstream):
-    # A tool without parameters: Anthropic streams only the documented empty first delta.
-    events = [e for e in stream_events([{"type": "tool_use", "id": "toolu_01", "name": "now",
-                                         "input": {}}], stop_reason="tool_use")
-              if b'"partial_json": "{}"' not in e]
-    assert any(b'"partial_json": ""' in e for e in events)
-    anthropic_upstream.fail(ant_key(0), Stream(events))
-    stream = proxy.openai().chat.completions.create(
-        model=MODEL, stream=True, tools=[{"type": "function", "function": {"name": "now"}}],
-        messages=[{"role": "user", "content": "What time is it?"}])
-    calls = [tc for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or ())]
-    assert calls[0].function.name == "now"
-    assert "".join(tc.function.arguments for tc in calls) == "{}"
-
-
-def test_stream_is_forwarded_as_it_arrives(proxy, anthropic_upstream):
-    events = stream_events([{"type": "text", "text": "one two three four"}], pieces=4)
-    anthropic_upstream.fail(ant_key(0), Stream(events, interval=0.3))
-    resp = proxy.chat({"model": MODEL, "stream": True,
-                       "messages": [{"role": "user", "content": "Hi"}]}, stream=True)
-    started = time.monotonic()
-    arrivals = []
-    for line in resp.iter_lines():
-        if line.startswith(b"data: ") and b'"content": "' in line and b'""' not in line:
-            arrivals.append(time.monotonic() - started)
-    assert len(arrivals) == 4
-    # The upstream spaced its events 0.3 s apart; so must the client's chunks be.
-    assert arrivals[-1] - arrivals[0] > 0.6
-
-
-# -- streams that fail ------------------------------------------------------------------------
-
-
-def test_error_event_mid_stream_ends_the_client_stream_with_an_error(proxy, anthropic_upstream):
-    events = stream_events([{"type": "text", "text": "partial answer"}])[:4]
-    events.append(sse({"type": "error", "error": {"type": "overloaded_error",
-                                                  "message": "Overloaded"}}, "error"))
-    anthropic_upstream.fail(ant_key(0), Stream(events))
-    resp = proxy.chat({"model": MODEL, "stream": True,
-                       "messages": [{"role": "user", "content": "Hi"}]}, stream=True, timeout=10)
-    payloads = _sse_payloads(resp)
-    assert payloads[0]["choices"][0]["delta"]["role"] == "assistant"
-    assert payloads[-1]["error"]["message"] == "Overloaded"
-    assert "[DONE]" not in payloads
-
-
-def test_stream_cut_before_message_stop_ends_with_an_error(proxy, anthropic_upstream):
-    events = stream_events([{"type": "text", "text": "partial answer"}])
-    anthropic_upstream.fail(ant_key(0), Stream(events, drop_after=4))
-    resp = proxy.chat({"model": MODEL, "stream": True,
-                       "messages": [{"role": "user", "content": "Hi"}]}, stream=True, timeout=10)
-    payloads = _sse_payloads(resp)
-    assert "error" in payloads[-1]
-    assert "[DONE]" not in payloads
-
-
-def test_stream_error_before_any_event_fails_over(make_proxy, anthropic_upstream):
-    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
-    anthropic_upstream.fail(ant_key(0), Stream([sse(
-        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-        "error")]))
-    stream = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True)
-    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    assert text == "Hello from Claude."
-    assert anthropic_upstream.keys_used("/v1/messages") == [ant_key(0), ant_key(1)]
-
-
-def test_overloaded_right_after_message_start_fails_over(make_proxy, anthropic_upstream):
-    # Anthropic documents overloaded errors arriving as events once the stream has begun.
-    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
-    start = stream_events([{"type": "text", "text": "x"}])[0]
-    assert b"message_start" in start
-    anthropic_upstream.fail(ant_key(0), Stream([start, sse(
-        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-        "error")]))
-    stream = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True)
-    chunks = [c for c in stream if c.choices]
-    assert chunks[0].choices[0].delta.role == "assistant"
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello from Claude."
-    assert anthropic_upstream.keys_used("/v1/messages") == [ant_key(0), ant_key(1)]
-    first = next(k for k in proxy.admin("GET", "/api/keys").json()["keys"]
-                 if k["id"] == proxy.pool.keys()[0].id)
-    assert first["status"] == "cooling_down" and first["stats"]["last_error"] == "Overloaded"
-
-
-def test_error_after_content_keeps_the_providers_message(proxy, anthropic_upstream):
-    events = stream_events([{"type": "text", "text": "Partial answer"}])
-    cut = [e for e in events if b"content_block_stop" in e or b"message_" not in e][:4]
-    anthropic_upstream.fail(ant_key(0), Stream([events[0], *cut[1:], sse(
-        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-        "error")]))
-    payloads = _sse_payloads(proxy.chat({"model": MODEL, "messages": USER_HI, "stream": True},
-                                        stream=True))
-    assert payloads[-1]["error"]["message"] == "Overloaded"
-    key = proxy.admin("GET", "/api/keys").json()["keys"][0]
-    assert key["stats"]["last_error"] == "Overloaded"
-
-
-# -- upstream errors ------------------------------------------------------------------------
-
-
-def test_upstream_400_keeps_anthropic_message_in_openai_envelope(proxy, anthropic_upstream):
-    anthropic_upstream.fail(ant_key(0), error(400, "invalid_request_error",
-                                              "messages.0.content: prompt is too long"))
-    with pytest.raises(openai.BadRequestError) as caught:
-        proxy.openai().chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "Hi"}])
-    err = caught.value.body
-    assert err["message"] == "messages.0.content: prompt is too long"
-    assert err["type"] == "invalid_request_error"
-    assert len(anthropic_upstream.calls) == 1  # a bad request is not retried on other keys
-
-
-def test_invalid_key_fails_over_and_is_marked_invalid(make_proxy, anthropic_upstream):
-    bad = "sk-ant-api03-revoked-0123456789abcdefghij"
-    proxy = make_proxy([_entry(anthropic_upstream, 0, key=bad), _entry(anthropic_upstream, 1)])
-    reply = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}])
-    assert reply.choices[0].message.content == "Hello from Claude."
-    keys = proxy.admin("GET", "/api/keys").json()["keys"]
-    assert [k["status"] for k in keys] == ["invalid", "active"]
-    assert bad not in json.dumps(keys)
-
-
-def test_every_key_invalid_answers_401_without_the_key(make_proxy, anthropic_upstream):
-    bad = "sk-ant-api03-revoked-0123456789abcdefghij"
-    proxy = make_proxy([_entry(anthropic_upstream, 0, key=bad)])
-    resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]})
-    assert resp.status_code == 401
-    assert resp.json()["error"]["message"] == "invalid x-api-key"
-    assert bad not in resp.text and bad[8:20] not in resp.text
-
-
-def test_rate_limit_uses_retry_after_and_fails_over(make_proxy, anthropic_upstream):
-    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
-    anthropic_upstream.fail(ant_key(0), error(429, "rate_limit_error", "Number of request "
-                                              "tokens has exceeded your per-minute rate limit",
-                                              {"retry-after": "30"}))
-    reply = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}])
-    assert reply.choices[0].message.content == "Hello from Claude."
-    first = proxy.admin("GET", "/api/keys").json()["keys"][0]
-    assert first["status"] == "cooling_down"
-    assert 25 < first["cooldown_until"] - time.time() <= 31
-
-
-def test_rate_limit_reset_header_sets_the_retry_after_of_the_answer(make_proxy,
-                                                                    anthropic_upstream):
-    proxy = make_proxy([_entry(anthropic_upstream, 0)])
-    reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 42))
-    anthropic_upstream.fail(ant_key(0), error(429, "rate_limit_error", "Rate limited",
-                                              {"anthropic-ratelimit-requests-reset": reset}))
-    resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]})
-    assert resp.status_code == 429
-    assert resp.json()["error"]["type"] == "rate_limit_error"
-    assert 38 <= int(resp.headers["Retry-After"]) <= 43
-
-
-@pytest.mark.parametrize("status,kind", [(529, "overloaded_error"), (500, "api_error")])
-def test_server_errors_fail_over(make_proxy, anthropic_upstream, status, kind):
-    proxy = make_proxy([_entry(anthropic_upstream, 0), _entry(anthropic_upstream, 1)])
-    anthropic_upstream.fail(ant_key(0), error(status, kind, "Overloaded"))
-    reply = proxy.openai().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}])
-    assert reply.choices[0].message.content == "Hello from Claude."
-    assert anthropic_upstream.keys_used("/v1/messages") == [ant_key(0), ant_key(1)]
-
-
-def test_last_server_error_keeps_upstream_status(proxy, anthropic_upstream):
-    anthropic_upstream.fail(ant_key(0), error(529, "overloaded_error", "Overloaded"))
-    resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]})
-    assert resp.status_code == 529
-    assert resp.json()["error"] == {"message": "Overloaded", "type": "server_error",
-                                    "param": None, "code": "overloaded"}
-
-
-def test_non_json_upstream_error_still_answers_an_envelope(proxy, anthropic_upstream):
-    anthropic_upstream.fail(ant_key(0), Reply(502, "<html>Bad gateway</html>",
-                                              {"Content-Type": "text/html"}))
-    resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]})
-    assert resp.status_code == 502
-    assert resp.json()["error"]["message"] == "Upstream answered HTTP 502."
-
-
-def test_key_check_uses_the_models_endpoint(proxy, anthropic_upstream):
-    key_id = proxy.admin("GET", "/api/keys").json()["keys"][0]["id"]
-    resp = proxy.admin("POST", f"/api/keys/{key_id}/test")
-    assert resp.status_code == 200 and resp.json()["ok"] is True
-    call = anthropic_upstream.calls[-1]
-    assert (call.method, call.path) == ("GET", "/v1/models")
-    assert call.headers["x-api-key"] == ant_key(0)
-    assert call.headers["anthropic-version"] == "2023-06-01"
-
-
 # -- parameter mapping (table) ----------------------------------------------------------------
 
-USER_HI = [{"role": "user", "content": "Hi"}]
 
 # (OpenAI parameters, fields expected in the Anthropic body; None = must be absent)
 PARAMETERS = [
@@ -636,6 +358,7 @@ def test_untranslatable_requests_get_a_clear_400(proxy, anthropic_upstream, fiel
 
 
 # -- finish_reason mapping (table) ----------------------------------------------------------
+
 
 FINISH = [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"),
           ("tool_use", "tool_calls"), ("refusal", "content_filter"), ("pause_turn", "stop"),
