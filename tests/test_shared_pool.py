@@ -85,8 +85,8 @@ def test_metrics_of_either_process_sum_its_workers(pair):
         assert chat(pair[0]).status_code == 200
     for _ in range(5):
         metrics = requests.get(pair[0].url + "/metrics", timeout=10).text
-        assert _sample(metrics, 'llm_proxy_requests_total{model="gpt-4o",provider="openai",'
-                                'status_class="2xx",stream="false"}') == 10
+        assert _sample(metrics, 'llm_proxy_requests_total{format="openai-chat",model="gpt-4o",'
+                                'provider="openai",status_class="2xx",stream="false"}') == 10
     assert 'llm_proxy_keys{state="active"} 3.0' in metrics
     assert "llm_proxy_shared_state_up 1.0" in metrics
 

@@ -40,7 +40,10 @@ REDIS_TIMEOUT = 0.5
 # How often a process that lost Redis tries it again.
 REJOIN_INTERVAL = 1.0
 
-_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# A replica that cannot take writes, or a Redis out of memory, serves the pool no better
+# than one that is gone.
+_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+         redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError, OSError)
 _STAT_FIELDS = ("requests", "successes", "failures", "prompt_tokens", "completion_tokens")
 
 
