@@ -136,10 +136,15 @@ def test_bad_bodies_are_400_naming_the_problem(proxy, body, named):
     ("output_config", {"format": {"type": "json_schema"}}),
     ("stop_sequences", "END"),
     ("temperature", "hot"),
+    ("top_k", "many"),
+    ("max_tokens", "lots"),
 ])
-def test_no_bad_input_gets_a_500(proxy, fakes, model, field, value):
-    body = {"model": model, "max_tokens": 16, "messages": HI, field: value}
-    resp = proxy.messages(body, headers={"x-api-key": TOKEN})
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+def test_no_bad_input_gets_a_500(proxy, fakes, model, field, value, path):
+    body = {"model": model, "messages": HI, field: value}
+    if path == "/v1/messages":
+        body = {"max_tokens": 16, **body}
+    resp = proxy.messages(body, path=path, headers={"x-api-key": TOKEN})
     assert 400 <= resp.status_code < 500, resp.text
     assert _envelope(resp)["type"] == "invalid_request_error"
 

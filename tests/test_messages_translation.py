@@ -177,3 +177,19 @@ def test_effort_levels(thinking, effort, level):
 ])
 def test_reasoning_settings_by_target(provider, model, level, sent):
     assert reasoning_effort(provider, model, level) == sent
+
+
+@pytest.mark.parametrize("chunk_json", [
+    {"choices": 5}, {"choices": [{"index": 0, "delta": {"tool_calls": 3}}]},
+    {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": "a"}]}}]},
+])
+def test_chunks_of_another_shape_break_the_stream_cleanly(chunk_json):
+    with pytest.raises(StreamBroken):
+        list(iter_events(iter([json.dumps(chunk_json).encode()]), "m"))
+
+
+def test_answers_of_another_shape_are_value_errors():
+    with pytest.raises(ValueError):
+        message_body({"choices": [{"message": {"tool_calls": 3}, "finish_reason": ["x"]}]}, "m")
+    assert message_body({"choices": [{"message": {"content": "a"}, "finish_reason": ["x"]}]},
+                        "m")["stop_reason"] == "end_turn"

@@ -15,7 +15,8 @@ from typing import Iterator
 
 from ...providers.base import StreamBroken
 from .envelope import event
-from .from_chat import anthropic_usage, message_id, new_tool_id, stop_reason, text_of
+from .from_chat import (anthropic_usage, listed, message_id, new_tool_id, stop_reason,
+                        text_of)
 
 
 class EventWriter:
@@ -40,14 +41,14 @@ class EventWriter:
             yield event("ping", {"type": "ping"})
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
+        for choice in listed(chunk.get("choices")):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # one answer is asked for; another choice would be a second one
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
             text = text_of(delta.get("content")) or text_of(delta.get("refusal"))
             if text:
                 yield from self._text(text)
-            for call in delta.get("tool_calls") or ():
+            for call in listed(delta.get("tool_calls")):
                 if isinstance(call, dict):
                     yield from self._tool(call)
             if choice.get("finish_reason"):
@@ -71,6 +72,8 @@ class EventWriter:
 
     def _tool(self, call: dict) -> Iterator[bytes]:
         position = call.get("index", 0)
+        if not isinstance(position, int):
+            raise ValueError("a tool call index that is not a number")
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
         if position not in self.tools:
             self.tools[position] = self.blocks
@@ -107,7 +110,11 @@ def iter_events(chunks: Iterator[bytes], model: str) -> Iterator[bytes]:
             chunk = None
         if not isinstance(chunk, dict):
             raise StreamBroken("The upstream sent a stream chunk that is not a JSON object.")
-        yield from writer.feed(chunk)
+        try:
+            events = list(writer.feed(chunk))
+        except ValueError:  # an array or index of another type
+            raise StreamBroken("The upstream sent a stream chunk of an unknown shape.") from None
+        yield from events
     if not writer.started:
         return  # nothing came: the attempt loop reports the empty stream
     yield from writer.end()

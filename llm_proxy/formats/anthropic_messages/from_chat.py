@@ -23,7 +23,8 @@ STOP_REASONS = {
 def stop_reason(finish_reason, called_tools: bool) -> str:
     """Anthropic's stop reason; an answer that called tools stopped for them (some
     OpenAI-style servers say "stop" then)."""
-    reason = STOP_REASONS.get(finish_reason, "end_turn")
+    reason = STOP_REASONS.get(finish_reason, "end_turn") if isinstance(finish_reason, str) \
+        else "end_turn"
     return "tool_use" if called_tools and reason == "end_turn" else reason
 
 
@@ -81,7 +82,7 @@ def message_body(completion: dict, model: str) -> dict:
     text = text_of(reply.get("content")) or text_of(reply.get("refusal"))
     if text:
         content.append({"type": "text", "text": text})
-    for call in reply.get("tool_calls") or ():
+    for call in listed(reply.get("tool_calls")):
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict):
             raise ValueError("a tool call without a function")
@@ -94,6 +95,15 @@ def message_body(completion: dict, model: str) -> dict:
                                        any(b["type"] == "tool_use" for b in content)),
             "stop_sequence": None,
             "usage": anthropic_usage(completion.get("usage"))}
+
+
+def listed(value) -> list:
+    """`value` if it is a JSON array, else an empty one (null and absent alike)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("an array was expected")
+    return value
 
 
 def new_tool_id() -> str:

@@ -44,13 +44,13 @@ def parse_request(*, count: bool = False) -> MessagesRequest:
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise InvalidRequest(f"messages.{i}: Input should be an object with a 'role'.",
                                  param=f"messages.{i}")
-    if not count:
-        max_tokens = body.get("max_tokens")
-        if max_tokens is None:
-            raise InvalidRequest("max_tokens: Field required.", param="max_tokens")
-        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-            raise InvalidRequest("max_tokens: Input should be an integer of at least 1.",
-                                 param="max_tokens")
+    max_tokens = body.get("max_tokens")
+    if max_tokens is None and not count:
+        raise InvalidRequest("max_tokens: Field required.", param="max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int)
+                                   or isinstance(max_tokens, bool) or max_tokens < 1):
+        raise InvalidRequest("max_tokens: Input should be an integer of at least 1.",
+                             param="max_tokens")
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise InvalidRequest("stream: Input should be a valid boolean.", param="stream")
