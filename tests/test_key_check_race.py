@@ -1,20 +1,10 @@
 """A key check that ends after the key's secret was edited reports on the old secret only."""
 import threading
-import time
 
-from conftest import good_key
+from conftest import good_key, wait_for
 from fake_upstream import Reply
 
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _wait_until(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_a_check_of_the_old_secret_ending_after_an_edit_leaves_the_new_secret_active(
@@ -32,7 +22,7 @@ def test_a_check_of_the_old_secret_ending_after_an_edit_leaves_the_new_secret_ac
     check = threading.Thread(target=lambda: got.setdefault(
         "check", proxy.admin("POST", f"/api/keys/{key_id}/test")))
     check.start()
-    assert _wait_until(lambda: len(openai_upstream.calls) == 1)
+    assert wait_for(lambda: len(openai_upstream.calls) == 1, 5.0)
     edited = proxy.admin("PATCH", f"/api/keys/{key_id}", {"api_key": good_key(0)})
     check.join(10)
     assert edited.status_code == 200 and edited.json()["status"] == "active"

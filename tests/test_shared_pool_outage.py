@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from conftest import good_key
+from conftest import good_key, wait_for
 from gunicorn_process import Gunicorn
 from redis_server import redis_server  # noqa: F401  (fixture)
 
@@ -40,12 +40,7 @@ def shared_state(server) -> set:
 
 
 def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return wait_for(predicate, timeout, interval=0.1) is not None
 
 
 def test_redis_killed_mid_run_fails_no_request_and_the_pool_rejoins(proxy, redis_server):
