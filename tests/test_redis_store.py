@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from llm_proxy.errors import ModelNotFound
+from llm_proxy.errors import ModelNotFound, NoUsableKey
 from llm_proxy.pool import OK, Outcome
 from llm_proxy.pool.redis_store import RedisKeyPool
 from redis_server import redis_server  # noqa: F401  (fixture)
@@ -139,3 +139,13 @@ def test_a_request_that_times_out_on_a_busy_redis_takes_one_turn_at_most(make_po
              for k in pool.keys()]
     assert sum(turns) <= 2, turns
     assert pool.keys()[0].id == first
+
+
+def test_a_process_with_other_key_material_gets_an_error_not_nothing(make_pool, redis_server):
+    # Regression: the first acquire returned None when the one key could not be read, and
+    # the attempt loop, which expects a key or an error on its first try, answered 500.
+    make_pool([entry(0)])
+    other = RedisKeyPool([], url=redis_server.url, prefix="store-test",
+                         secret_material="other-material-0123456789")
+    with pytest.raises(NoUsableKey):
+        other.acquire("gpt-4o")

@@ -140,17 +140,14 @@ class RedisKeyPool(PoolReads):
         if not self._up:
             return self._local.acquire(model, exclude)
         now = self._clock()
+        keys = [self._k("ring", model), self._k("last", model), self._k("seeded"),
+                self._k("version")]
+        args = [self.prefix, repr(now), *exclude]
         try:
-            reply = self._acquire(
-                keys=[self._k("ring", model), self._k("last", model), self._k("seeded"),
-                      self._k("version")],
-                args=[self.prefix, repr(now), *exclude])
+            reply = self._acquire(keys=keys, args=args)
             if reply[0] == 3:  # flushed: seed again, then take the turn
                 self.seed()
-                reply = self._acquire(
-                    keys=[self._k("ring", model), self._k("last", model),
-                          self._k("seeded"), self._k("version")],
-                    args=[self.prefix, repr(now), *exclude])
+                reply = self._acquire(keys=keys, args=args)
         except _DOWN:
             self._lost("during a request")
             return self._local.acquire(model, exclude)
@@ -163,7 +160,12 @@ class RedisKeyPool(PoolReads):
                 # Sealed with other material: this process cannot use the key.
                 log.error("key secret unreadable key=%s: ENCRYPTION_KEY (or ADMIN_TOKEN) "
                           "differs from the process that stored it", key_id)
-                return self.acquire(model, {*exclude, key_id})
+                lease = self.acquire(model, {*exclude, key_id})
+                if lease is None and not exclude:
+                    # The first attempt must get a key or an error, never nothing.
+                    raise NoUsableKey(f"No key of model '{model}' can be read by this "
+                                      "process (ENCRYPTION_KEY or ADMIN_TOKEN differs).")
+                return lease
             return Lease(id=key_id, generation=int(generation), provider=provider,
                          model=key_model, api_key=secret, base_url=base_url or None)
         if reply[0] == 0:
@@ -295,7 +297,7 @@ class RedisKeyPool(PoolReads):
             raise Conflict("a key with this provider, model and api_key already exists.",
                            code="duplicate_key")
         self._refresh_local_quietly()
-        return self.get(key_id)
+        return self._local.get(key_id)  # just read back from Redis
 
     def delete(self, key_id: str) -> None:
         self._writable()
@@ -314,13 +316,13 @@ class RedisKeyPool(PoolReads):
                            args=[])
         if not reply:
             raise NotFound("No key with this id.", code="key_not_found")
-        key = self.get(key_id)
+        self._refresh_local_quietly()
+        key = self._local.get(key_id)  # just read back from Redis
         now = self._clock()
         old = policy.status(key.enabled, Health(reply[0] == "1", float(reply[1])), now)
         new = key.status(now)
         if old != new and self._on_state_change:
             self._on_state_change(key, old, new, "reset")
-        self._refresh_local_quietly()
         return key
 
     def seed(self) -> None:
