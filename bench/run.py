@@ -56,17 +56,25 @@ def start_redis() -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no", "--dir", tempfile.gettempdir()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    if not await_reply(proc, port, b"PING\r\n", b"+PONG", 10):
+        raise SystemExit("bench: redis-server did not start")
+    return proc, port
+
+
+def await_reply(proc, port: int, probe: bytes, expected: bytes, seconds: float) -> bool:
+    """Send `probe` to 127.0.0.1:port until the answer starts with `expected`; False (and
+    `proc` killed) when `proc` exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return proc, port
+                sock.sendall(probe)
+                if sock.recv(64).startswith(expected):
+                    return True
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise SystemExit("bench: redis-server did not start")
+    return False
 
 
 def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args: list[str],
@@ -98,18 +106,11 @@ def start_proxy(upstream_port: int, hold_port: int, log_path: str, gunicorn_args
                              "-c", os.path.join(ROOT, "gunicorn.conf.py"),
                              "--no-control-socket", *gunicorn_args],
                             cwd=tempfile.gettempdir(), env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench: gunicorn exited with {proc.returncode}; see {log_path}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
+    if await_reply(proc, port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                   b"HTTP/1.1 200", 30):
+        return proc, port
+    if proc.returncode is not None:
+        raise SystemExit(f"bench: gunicorn exited with {proc.returncode}; see {log_path}")
     raise SystemExit(f"bench: gunicorn did not answer /healthz; see {log_path}")
 
 

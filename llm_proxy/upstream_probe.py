@@ -1,12 +1,12 @@
 """Checking a key against its provider with the cheapest call that proves it works."""
 from __future__ import annotations
 
-import json
 import logging
 
 from .errors import AUTH, BAD_REQUEST, LOOP, ProxyError, UpstreamError
 from .pool import OK, Lease, Outcome
 from .providers import adapter_for
+from .providers.base import _json_or_none
 from .redaction import clean_message
 from .transport import read_body, send
 
@@ -68,9 +68,3 @@ def _call(lease: Lease, config) -> ProxyError | None:
                              code="unexpected_response", failure=BAD_REQUEST)
     return None
 
-
-def _json_or_none(content: bytes):
-    try:
-        return json.loads(content)
-    except (ValueError, RecursionError):
-        return None

@@ -1,35 +1,19 @@
 """The web page says where keys live when they are shared through Redis, in Chromium."""
 from __future__ import annotations
 
-import os
-
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from conftest import good_key
 from redis_server import redis_server  # noqa: F401  (fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def page():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser.new_context(locale="en-US").new_page()
-        browser.close()
-
 
 def test_the_note_says_keys_are_shared_through_redis_and_when_it_is_gone(
-        make_proxy, openai_upstream, redis_server, page):  # noqa: F811
+        make_proxy, openai_upstream, redis_server, web):  # noqa: F811
     proxy = make_proxy([{"provider": "openai", "model": "gpt-4o", "api_key": good_key(0),
                          "base_url": openai_upstream.base_url}],
                        REDIS_URL=redis_server.url, REDIS_PREFIX="ui-test")
     assert proxy.admin("GET", "/api/keys").json()["store"] == {"kind": "redis", "shared": True}
+    page = web.page()
     page.goto(f"{proxy.url}/static/index.html#token={proxy.admin_token}")
     note = page.locator("#memory-note")
     expect(note).to_contain_text("Keys live in Redis, shared by every proxy process",

@@ -31,10 +31,6 @@ class PoolReads:
             counts[key.status(now)] += 1
         return counts
 
-    def secrets(self) -> list[str]:
-        """Every configured secret, for the last check of error answers."""
-        return [k.api_key for k in self.keys()]
-
     def lease(self, key_id: str):
         """A lease on the key as it is now, for a key check (not counted as a request)."""
         return self.get(key_id).lease()
