@@ -12,6 +12,7 @@ import pytest
 import requests
 from fake_anthropic import FakeAnthropic, error, stream_events
 from fake_upstream import Reply, Stream, sse
+from helpers import wait_for
 
 MODEL = "claude-test"
 HI = [{"role": "user", "content": "Hi"}]
@@ -224,10 +225,18 @@ def test_metrics_and_request_lines_name_the_client_format(make_proxy, fake, prox
     proxy.anthropic().messages.create(model=MODEL, max_tokens=16, messages=HI)
     lines = [line for line in proxy_logs if "llm_proxy.attempts: request " in line]
     assert "format=anthropic-messages" in lines[-1] and "provider=anthropic" in lines[-1]
-    text = requests.get(proxy.url + "/metrics", timeout=10).text
+    answered = 'llm_proxy_responses_total{format="anthropic-messages",status_class="2xx"} 1.0'
+    # The answer is counted when the server closes its body, a moment after the client
+    # has read it: poll for that count rather than race it.
+    scrapes = []
+
+    def counted() -> bool:
+        scrapes.append(requests.get(proxy.url + "/metrics", timeout=10).text)
+        return answered in scrapes[-1]
+
+    assert wait_for(counted, timeout=5, interval=0.02)
     assert ('llm_proxy_requests_total{format="anthropic-messages",model="claude-test",'
-            'provider="anthropic",status_class="2xx",stream="false"} 1.0') in text
-    assert 'llm_proxy_responses_total{format="anthropic-messages",status_class="2xx"}' in text
+            'provider="anthropic",status_class="2xx",stream="false"} 1.0') in scrapes[-1]
 
 
 def test_responses_carry_the_upstream_request_id(make_proxy, fake):
