@@ -57,7 +57,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     # The anthropic SDKs in a browser send their key and API version as headers of their own.
     CORS(app, origins=list(config.cors_origins),
          expose_headers=["Retry-After", "x-request-id", "x-llm-proxy-max-tokens-capped",
-                         "x-llm-proxy-token-count"],
+                         "x-llm-proxy-token-count", "x-llm-proxy-model", "x-llm-proxy-key"],
          allow_headers=["Authorization", "Content-Type", "x-api-key", "anthropic-version",
                         "anthropic-beta", "anthropic-dangerous-direct-browser-access"],
          max_age=600)

@@ -28,6 +28,8 @@ from .transport import iter_body, read_body, release, send, track, untrack
 log = logging.getLogger(__name__)
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SERVED_MODEL_HEADER = "x-llm-proxy-model"
+SERVED_KEY_HEADER = "x-llm-proxy-key"
 # A translation bug is the proxy's, not the key's: counted, never a health change.
 PROXY_FAULT = "proxy_error"
 
@@ -132,11 +134,8 @@ class AttemptLoop:
                   request_id: str | None) -> Response:
         self.pool.report(lease, Outcome(OK, usage=answer.usage))
         self._log_request(op, lease, 200, attempt, started, request_id=request_id)
-        headers = op.response_headers(lease)
-        if request_id:
-            headers = {**headers, "x-request-id": request_id}
         return Response(answer.body, 200, content_type=answer.content_type,
-                        headers=headers or None)
+                        headers=_served_headers(op, lease, request_id))
 
     def _stream(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
         sent_at = time.perf_counter()
@@ -175,9 +174,7 @@ class AttemptLoop:
                                 failure="server_error") from None
         self.metrics.first_byte(lease.provider, op.model, time.perf_counter() - sent_at)
         relay = _Relay(self, op, lease, resp, state, started, attempt, request_id)
-        headers = {**SSE_HEADERS, **op.response_headers(lease)}
-        if request_id:
-            headers["x-request-id"] = request_id
+        headers = {**SSE_HEADERS, **_served_headers(op, lease, request_id)}
         return Response(relay.body(first, payloads), 200,
                         content_type=op.client.stream_content_type, headers=headers)
 
@@ -257,6 +254,16 @@ class _Relay:
         self.loop.pool.report(self.lease, result)
         self.loop._log_request(self.op, self.lease, status, self.attempt, self.started,
                                outcome, self.request_id)
+
+
+def _served_headers(op, lease: Lease, request_id: str | None) -> dict:
+    """What every served answer says of where it went: the model (by its client name) and
+    the key's id, so a client can tell which pool member answered without admin access."""
+    headers = {SERVED_MODEL_HEADER: lease.model, SERVED_KEY_HEADER: lease.id,
+               **op.response_headers(lease)}
+    if request_id:
+        headers["x-request-id"] = request_id
+    return headers
 
 
 def _mid_stream_message(err: ProxyError) -> str:
