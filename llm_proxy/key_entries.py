@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from .config_error import ConfigError
 from .providers import PROVIDERS, canonical_provider
 
+# Providers without a default endpoint: each user's own server or Azure resource.
+NEEDS_BASE_URL = ("openai-compatible", "azure")
 ENTRY_FIELDS = ("provider", "model", "api_key", "base_url", "enabled")
 
 
@@ -50,9 +52,9 @@ def validate_entry(item, *, partial: bool = False, provider: str | None = None) 
         if not isinstance(item["enabled"], bool):
             raise EntryError("enabled", "must be true or false")
         out["enabled"] = item["enabled"]
-    if (provider == "openai-compatible" and not out.get("base_url")
+    if (provider in NEEDS_BASE_URL and not out.get("base_url")
             and ("base_url" in out or not partial)):
-        raise EntryError("base_url", "is required for provider openai-compatible")
+        raise EntryError("base_url", f"is required for provider {provider}")
     return out
 
 

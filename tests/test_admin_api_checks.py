@@ -103,9 +103,11 @@ def test_providers_lists_default_base_urls(proxy):
         "deepseek": "https://api.deepseek.com",
         "grok": "https://api.x.ai/v1",
         "openai-compatible": None,
+        "azure": None,
         "anthropic": "https://api.anthropic.com",
         "gemini": "https://generativelanguage.googleapis.com",
     }
     assert providers["openai-compatible"]["base_url_required"] is True
+    assert providers["azure"]["base_url_required"] is True
     assert providers["openai"]["base_url_required"] is False
     assert providers["grok"]["aliases"] == ["xai"]

@@ -8,6 +8,7 @@ DEFAULT_BASE_URLS: dict[str, str | None] = {
     "deepseek": "https://api.deepseek.com",
     "grok": "https://api.x.ai/v1",
     "openai-compatible": None,
+    "azure": None,  # the resource's own endpoint, https://NAME.openai.azure.com
     "anthropic": "https://api.anthropic.com",
     "gemini": "https://generativelanguage.googleapis.com",
 }
@@ -41,5 +42,8 @@ def _make_adapter(provider: str):
     if provider == "gemini":
         from .gemini import GeminiAdapter
         return GeminiAdapter()
+    if provider == "azure":
+        from .azure import AzureOpenAIAdapter
+        return AzureOpenAIAdapter()
     from .openai import OpenAIAdapter
     return OpenAIAdapter(provider)

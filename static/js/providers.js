@@ -5,6 +5,7 @@ import { state } from "./state.js";
 const NAMES = {
   openai: "OpenAI", anthropic: "Anthropic", gemini: "Google Gemini", deepseek: "DeepSeek",
   grok: "xAI Grok", "openai-compatible": "OpenAI-compatible",
+  azure: "Azure OpenAI",
 };
 
 export const providerName = (name) => NAMES[name] || name;

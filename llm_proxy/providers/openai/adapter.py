@@ -13,9 +13,9 @@ from ...errors import AUTH, InvalidRequest, UpstreamError
 from ..base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
                     UpstreamRequest, _json_or_none, clean_message)
 
-# Providers documenting `stream_options.include_usage` (OpenAI, DeepSeek, xAI). Generic
-# compatible servers are left alone: some reject fields they do not know.
-STREAM_USAGE_PROVIDERS = {"openai", "deepseek", "grok"}
+# Providers documenting `stream_options.include_usage` (OpenAI, DeepSeek, xAI, Azure).
+# Generic compatible servers are left alone: some reject fields they do not know.
+STREAM_USAGE_PROVIDERS = {"openai", "deepseek", "grok", "azure"}
 
 _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
 _FINISHED = re.compile(rb'"finish_reason"\s*:\s*"')
