@@ -37,7 +37,12 @@ class ChatFormat(ClientFormat):
         return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
     def render_error(self, err: ProxyError) -> tuple[bytes, int, dict]:
-        return err.to_json(), err.status, {"Content-Type": "application/json", **err.headers()}
+        return openai_error(err)
+
+
+def openai_error(err: ProxyError) -> tuple[bytes, int, dict]:
+    """`err` in OpenAI's envelope, which every OpenAI API shares."""
+    return err.to_json(), err.status, {"Content-Type": "application/json", **err.headers()}
 
 
 CHAT = ChatFormat()
