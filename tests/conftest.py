@@ -167,6 +167,14 @@ def claude_code_request() -> dict:
 
 
 @pytest.fixture
+def codex_request() -> dict:
+    """The first request Codex CLI 0.171.0 sends for a one-line prompt (prose replaced by
+    its lengths): method, path, headers and body."""
+    with open(os.path.join(FIXTURES, "codex-cli-0.171.0-request.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
 def fixture_body(claude_code_request) -> dict:
     return claude_code_request["body"]
 
