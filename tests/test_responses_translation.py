@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import openai
 import pytest
 from anthropic_common import ant_key
 from fake_anthropic import FakeAnthropic

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..errors import ProxyError, UpstreamError
-from ..providers.base import StreamState, UpstreamRequest
+from ..errors import ProxyError, StreamBroken, UpstreamError
+from ..providers.base import StreamState, UpstreamRequest, _json_or_none
 from ..sse import SSEEvent
 
 
@@ -59,6 +59,22 @@ def dumps(value) -> bytes:
 def named_event(name: str, data: dict) -> bytes:
     """One stream payload of a NamedEventFormat: the event type, a newline, the JSON."""
     return name.encode() + b"\n" + dumps(data)
+
+
+def typed_event(event: SSEEvent, read) -> tuple[str, dict | None]:
+    """(type, parsed data) of an upstream event of a named-event stream; the data is parsed
+    only for the types in `read` (and events without an `event:` line), the rest pass
+    as bytes."""
+    name = event.event
+    if name is not None and name not in read:
+        return name, None
+    payload = _json_or_none(event.data)
+    if not isinstance(payload, dict):
+        raise StreamBroken("The upstream sent a stream event that is not a JSON object.")
+    name = name or payload.get("type")
+    if not isinstance(name, str) or not name:
+        raise StreamBroken("The upstream sent a stream event without a type.")
+    return name, payload
 
 
 class NamedEventFormat(ClientFormat):

@@ -10,10 +10,9 @@ message equals the non-streamed one of from_chat.
 """
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
-from ...providers.base import StreamBroken
+from ..chat_chunks import translate
 from .envelope import event
 from .from_chat import (anthropic_usage, listed, message_id, new_tool_id, stop_reason,
                         text_of)
@@ -102,19 +101,4 @@ class EventWriter:
 
 def iter_events(chunks: Iterator[bytes], model: str) -> Iterator[bytes]:
     """Anthropic event payloads for the OpenAI chunk JSONs an adapter yields."""
-    writer = EventWriter(model)
-    for data in chunks:
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            chunk = None
-        if not isinstance(chunk, dict):
-            raise StreamBroken("The upstream sent a stream chunk that is not a JSON object.")
-        try:
-            events = list(writer.feed(chunk))
-        except ValueError:  # an array or index of another type
-            raise StreamBroken("The upstream sent a stream chunk of an unknown shape.") from None
-        yield from events
-    if not writer.started:
-        return  # nothing came: the attempt loop reports the empty stream
-    yield from writer.end()
+    return translate(chunks, EventWriter(model))

@@ -55,11 +55,7 @@ class GeminiEmbedRoute:
         self.adapter = adapter_for("gemini")
 
     def upstream_request(self, lease) -> UpstreamRequest:
-        return UpstreamRequest(
-            url=f"{self.adapter.api_root(lease)}/{self.path}:batchEmbedContents",
-            headers={"x-goog-api-key": lease.api_key, "Content-Type": "application/json",
-                     "Accept": "application/json"},
-            body=self.body)
+        return self.adapter.method_request(lease, self.path, "batchEmbedContents", self.body)
 
     def response_headers(self, lease) -> dict:
         return {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import InvalidRequest
-from ..openai_chat import read_json_object
+from ..openai_chat import read_json_object, read_model, required
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,8 @@ def _is_int(value) -> bool:
 def parse_request() -> EmbeddingsRequest:
     """The current request as an EmbeddingsRequest, or InvalidRequest naming the field."""
     body, raw = read_json_object()
-    model = body.get("model")
-    if model is None:
-        raise InvalidRequest("Missing required parameter: 'model'.", param="model",
-                             code="missing_required_parameter")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("'model' must be a non-empty string.", param="model",
-                             code="invalid_type")
-    given = body.get("input")
-    if given is None:
-        raise InvalidRequest("Missing required parameter: 'input'.", param="input",
-                             code="missing_required_parameter")
-    if not _valid_input(given):
+    model = read_model(body)
+    if not _valid_input(required(body, "input")):
         raise InvalidRequest("'input' must be a string, an array of strings, an array of "
                              "token ids or an array of token-id arrays, none of them empty.",
                              param="input", code="invalid_type")

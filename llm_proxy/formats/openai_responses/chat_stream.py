@@ -12,12 +12,11 @@ same response as the non-streamed answer of from_chat.
 """
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
-from ...providers.base import StreamBroken
 from ..anthropic_messages.from_chat import listed, text_of
 from ..base import named_event
+from ..chat_chunks import translate
 from .from_chat import call_item, finished, message_item, new_id, output_text, skeleton
 
 
@@ -127,19 +126,4 @@ class EventWriter:
 def iter_events(chunks: Iterator[bytes], body: dict, model: str,
                 namespaced: dict) -> Iterator[bytes]:
     """Responses event payloads for the chat chunk JSONs an adapter yields."""
-    writer = EventWriter(body, model, namespaced)
-    for data in chunks:
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            chunk = None
-        if not isinstance(chunk, dict):
-            raise StreamBroken("The upstream sent a stream chunk that is not a JSON object.")
-        try:
-            events = list(writer.feed(chunk))
-        except ValueError:  # an array or index of another type
-            raise StreamBroken("The upstream sent a stream chunk of an unknown shape.") from None
-        yield from events
-    if not writer.started:
-        return  # nothing came: the attempt loop reports the empty stream
-    yield from writer.end()
+    return translate(chunks, EventWriter(body, model, namespaced))

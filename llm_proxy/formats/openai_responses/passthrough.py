@@ -13,9 +13,9 @@ from typing import Iterator
 
 from ...errors import StreamBroken, UpstreamError
 from ...providers import adapter_for
-from ...providers.base import StreamState, UpstreamRequest, _json_or_none, clean_message
+from ...providers.base import StreamState, UpstreamRequest, clean_message
 from ...sse import SSEEvent
-from ..base import Answer, dumps
+from ..base import Answer, dumps, typed_event
 from .request import ResponsesRequest
 from .usage import chat_usage
 
@@ -59,16 +59,7 @@ class PassthroughRoute:
     def stream_payloads(self, events: Iterator[SSEEvent], state: StreamState) -> Iterator[bytes]:
         held: list[bytes] = []
         for event in events:
-            name = event.event
-            payload = None
-            if name is None or name in _READ:
-                payload = _json_or_none(event.data)
-                if not isinstance(payload, dict):
-                    raise StreamBroken("The upstream sent a stream event that is not a JSON "
-                                       "object.")
-                name = name or payload.get("type")
-                if not isinstance(name, str) or not name:
-                    raise StreamBroken("The upstream sent a stream event without a type.")
+            name, payload = typed_event(event, _READ)
             if name in ("error", "response.failed"):
                 raise StreamBroken(_failure_message(payload))
             if name in _FINAL:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import InvalidRequest
-from ..openai_chat import read_json_object
+from ..openai_chat import read_json_object, read_model, required
 
 
 @dataclass(frozen=True)
@@ -24,18 +24,9 @@ class ResponsesRequest:
 def parse_request() -> ResponsesRequest:
     """The current request as a ResponsesRequest, or InvalidRequest naming the field."""
     body, raw = read_json_object()
-    model = body.get("model")
-    if model is None:
-        raise InvalidRequest("Missing required parameter: 'model'.", param="model",
-                             code="missing_required_parameter")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("'model' must be a non-empty string.", param="model",
-                             code="invalid_type")
-    given = body.get("input")
+    model = read_model(body)
     # A stored prompt template may stand in for the input (OpenAI keys only).
-    if given is None and body.get("prompt") is None:
-        raise InvalidRequest("Missing required parameter: 'input'.", param="input",
-                             code="missing_required_parameter")
+    given = body.get("input") if body.get("prompt") is not None else required(body, "input")
     if given is not None and not isinstance(given, (str, list)):
         raise InvalidRequest("'input' must be a string or an array of input items.",
                              param="input", code="invalid_type")
