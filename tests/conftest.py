@@ -21,7 +21,8 @@ from fake_openai import FakeOpenAI  # noqa: E402
 from gemini_common import gem_key  # noqa: E402
 # Re-exported: the test modules import these from conftest.
 from helpers import (HELLO, assert_error, free_port, good_key, id_of,  # noqa: E402,F401
-                     key_entries, key_entry, listed, sse_data, sse_payloads, status_of,
+                     installed_cli, key_entries, key_entry, listed, sse_data,
+                     sse_payloads, status_of,
                      wait_for)
 from secret_audit import AUDIT  # noqa: E402
 from web_page import CHROMIUM, CHROMIUM_ARGS, Browser  # noqa: E402

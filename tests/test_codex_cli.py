@@ -17,6 +17,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import installed_cli
 from anthropic_common import ant_key
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
@@ -32,13 +33,8 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is no
 
 @pytest.fixture
 def codex():
-    if not os.access(CODEX, os.X_OK):
-        message = ("Codex CLI is not installed in .tools/codex: run .ci/run, or "
-                   "npm install --prefix .tools/codex @openai/codex@0.171.0")
-        if os.environ.get("CI"):
-            pytest.fail(message)  # .ci/run installs it: its absence is a failure there
-        pytest.skip(message)
-    return CODEX
+    return installed_cli(CODEX, "Codex CLI (.tools/codex)",
+                         "npm install --prefix .tools/codex @openai/codex@0.171.0")
 
 
 def run_codex(codex: str, proxy, tmp_path, model: str) -> subprocess.CompletedProcess:

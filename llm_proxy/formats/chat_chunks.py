@@ -10,6 +10,7 @@ import json
 from typing import Iterator
 
 from ..providers.base import StreamBroken
+from .anthropic_messages.from_chat import listed, text_of
 
 
 def translate(chunks: Iterator[bytes], writer) -> Iterator[bytes]:
@@ -29,3 +30,43 @@ def translate(chunks: Iterator[bytes], writer) -> Iterator[bytes]:
     if not writer.started:
         return  # nothing came: the attempt loop reports the empty stream
     yield from writer.end()
+
+
+class ChunkWriter:
+    """What every writer does with a chunk: the usage, then the first choice's text, tool
+    call deltas and finish reason, handed to `_text` and `_tool`; `_opening` comes first."""
+
+    started = False
+    finish = None
+    usage = None
+
+    def _opening(self, chunk: dict) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def _text(self, text: str) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def _tool(self, call: dict) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def end(self) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def feed(self, chunk: dict) -> Iterator[bytes]:
+        if not self.started:
+            self.started = True
+            yield from self._opening(chunk)
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        for choice in listed(chunk.get("choices")):
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue  # one answer is asked for; another choice would be a second one
+            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            text = text_of(delta.get("content")) or text_of(delta.get("refusal"))
+            if text:
+                yield from self._text(text)
+            for call in listed(delta.get("tool_calls")):
+                if isinstance(call, dict):
+                    yield from self._tool(call)
+            if choice.get("finish_reason"):
+                self.finish = choice["finish_reason"]

@@ -14,51 +14,31 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..anthropic_messages.from_chat import listed, text_of
 from ..base import named_event
-from ..chat_chunks import translate
+from ..chat_chunks import ChunkWriter, translate
 from .from_chat import call_item, finished, message_item, new_id, output_text, skeleton
 
 
-class EventWriter:
+class EventWriter(ChunkWriter):
     """The Responses events of one stream, from chat chunks fed one at a time."""
 
     def __init__(self, body: dict, model: str, namespaced: dict):
         self.response = skeleton(body, model, new_id("resp"))
         self.namespaced = namespaced
         self.sequence = 0
-        self.started = False
         self.output: list = []           # every item so far, as it stands
         self.text: int | None = None     # output index of the open message, if any
         self.calls: dict[int, int] = {}  # chat tool call index → output index
         self.open_calls: list[int] = []
-        self.finish = None
-        self.usage = None
 
     def _event(self, kind: str, **fields) -> bytes:
         data = {"type": kind, **fields, "sequence_number": self.sequence}
         self.sequence += 1
         return named_event(kind, data)
 
-    def feed(self, chunk: dict) -> Iterator[bytes]:
-        if not self.started:
-            self.started = True
-            yield self._event("response.created", response=self.response)
-            yield self._event("response.in_progress", response=self.response)
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        for choice in listed(chunk.get("choices")):
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue  # one answer is asked for
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
-            text = text_of(delta.get("content")) or text_of(delta.get("refusal"))
-            if text:
-                yield from self._text(text)
-            for call in listed(delta.get("tool_calls")):
-                if isinstance(call, dict):
-                    yield from self._call(call)
-            if choice.get("finish_reason"):
-                self.finish = choice["finish_reason"]
+    def _opening(self, chunk: dict) -> Iterator[bytes]:
+        yield self._event("response.created", response=self.response)
+        yield self._event("response.in_progress", response=self.response)
 
     def end(self) -> Iterator[bytes]:
         yield from self._close_text()
@@ -100,7 +80,7 @@ class EventWriter:
                           content_index=0, part=output_text(text))
         yield self._event("response.output_item.done", output_index=index, item=done)
 
-    def _call(self, call: dict) -> Iterator[bytes]:
+    def _tool(self, call: dict) -> Iterator[bytes]:
         position = call.get("index", 0)
         if not isinstance(position, int):
             raise ValueError("a tool call index that is not a number")
