@@ -24,6 +24,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         config = Config.from_env(config, dotenv_path=None)
 
     from . import chat, errors, keys_api, loop_guard, messages_api, redaction
+    from . import embeddings_api, responses_api
     from .attempts import AttemptLoop
     from .logs import setup_logging
     from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
@@ -51,6 +52,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     redaction.init_app(app)
     app.register_blueprint(chat.bp)
     app.register_blueprint(messages_api.bp)
+    app.register_blueprint(responses_api.bp)
+    app.register_blueprint(embeddings_api.bp)
     app.register_blueprint(keys_api.bp)
 
     from flask_cors import CORS

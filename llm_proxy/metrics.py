@@ -29,7 +29,9 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 # The client routes answered from the key pool, and the client format each speaks.
 CLIENT_PATHS = {"/chat/completions": "openai-chat", "/v1/chat/completions": "openai-chat",
                 "/v1/messages": "anthropic-messages",
-                "/v1/messages/count_tokens": "anthropic-messages"}
+                "/v1/messages/count_tokens": "anthropic-messages",
+                "/responses": "openai-responses", "/v1/responses": "openai-responses",
+                "/embeddings": "openai-embeddings", "/v1/embeddings": "openai-embeddings"}
 
 
 def status_class(status: int) -> str:

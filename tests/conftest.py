@@ -21,7 +21,8 @@ from fake_openai import FakeOpenAI  # noqa: E402
 from gemini_common import gem_key  # noqa: E402
 # Re-exported: the test modules import these from conftest.
 from helpers import (HELLO, assert_error, free_port, good_key, id_of,  # noqa: E402,F401
-                     key_entries, key_entry, listed, sse_data, sse_payloads, status_of,
+                     installed_cli, key_entries, key_entry, listed, sse_data,
+                     sse_payloads, status_of,
                      wait_for)
 from secret_audit import AUDIT  # noqa: E402
 from web_page import CHROMIUM, CHROMIUM_ARGS, Browser  # noqa: E402
@@ -163,6 +164,14 @@ def claude_code_request() -> dict:
     """The first request Claude Code 2.1.197 sends for a one-line prompt (prose replaced by
     its lengths): method, path, headers and body."""
     with open(os.path.join(FIXTURES, "claude-code-2.1.197-request.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
+def codex_request() -> dict:
+    """The first request Codex CLI 0.171.0 sends for a one-line prompt (prose replaced by
+    its lengths): method, path, headers and body."""
+    with open(os.path.join(FIXTURES, "codex-cli-0.171.0-request.json")) as f:
         return json.load(f)
 
 

@@ -9,6 +9,10 @@ before, and thought signatures required back on the function calls of the curren
 a bad key is 400 with an ErrorInfo reason API_KEY_INVALID. A `?key=` in the URL is refused
 outright so that a key leaking into URLs fails the tests.
 
+`models/{model}:batchEmbedContents` (https://ai.google.dev/api/embeddings) takes one
+EmbedContentRequest per text, each naming the URL's model, and answers one
+`{"values": [...]}` per request (3072 values, or `outputDimensionality`).
+
 `models/{model}:countTokens` (https://ai.google.dev/api/tokens) takes `contents` or a
 whole `generateContentRequest`, which must name its model, and answers `totalTokens`.
 """
@@ -352,12 +356,14 @@ class FakeGemini(FakeUpstream):
                 {"name": "models/gemini-2.5-flash", "displayName": "Gemini 2.5 Flash",
                  "supportedGenerationMethods": ["generateContent", "countTokens"]}]})
         match = re.fullmatch(r"/v1beta/models/([A-Za-z0-9._-]+):(generateContent|"
-                             r"streamGenerateContent|countTokens)", call.path)
+                             r"streamGenerateContent|countTokens|batchEmbedContents)", call.path)
         if not match:
             return google_error(404, "NOT_FOUND", f"The requested URL {call.path} was not "
                                                   "found on this server.")
         if call.method != "POST":
             return google_error(405, "METHOD_NOT_ALLOWED", "Method not allowed.")
+        if match.group(2) == "batchEmbedContents":
+            return self._auth(call) or self._embed(call, match.group(1))
         if match.group(2) == "countTokens":
             return self._auth(call) or self._count(call, match.group(1))
         streaming = match.group(2) == "streamGenerateContent"
@@ -386,6 +392,34 @@ class FakeGemini(FakeUpstream):
         total = max(1, len(json.dumps(counted)) // 4)
         return Reply(200, {"totalTokens": total,
                            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
+
+    def _embed(self, call: Call, model: str):
+        body = call.body
+        if not isinstance(body, dict) or set(body) != {"requests"} or \
+                not isinstance(body["requests"], list):
+            return invalid("Invalid JSON payload received. Unknown name in "
+                           "BatchEmbedContentsRequest.")
+        out = []
+        for i, one in enumerate(body["requests"]):
+            if not isinstance(one, dict) or set(one) - {"model", "content", "taskType", "title",
+                                                        "outputDimensionality"}:
+                return invalid(f"Invalid JSON payload received. Unknown name at "
+                               f"'requests[{i}]': Cannot find field.")
+            if one.get("model") != f"models/{model}":
+                return invalid(f"* BatchEmbedContentsRequest.model: Model names should match "
+                               f"in requests[{i}].\n")
+            parts = (one.get("content") or {}).get("parts")
+            if not parts or not all(isinstance(p.get("text"), str) for p in parts):
+                return invalid(f"* BatchEmbedContentsRequest.requests[{i}].content.parts: "
+                               "only text parts are embedded.\n")
+            size = one.get("outputDimensionality", 3072)
+            if not isinstance(size, int) or not 1 <= size <= 3072:
+                return invalid("* BatchEmbedContentsRequest.requests[{i}]."
+                               "output_dimensionality: must be between 1 and 3072.\n")
+            text = "".join(p["text"] for p in parts)
+            seed = sum(text.encode()) % 89
+            out.append({"values": [((seed + k) % 8) / 8 for k in range(size)]})
+        return Reply(200, {"embeddings": out})
 
     def _auth(self, call: Call):
         if not call.key:

@@ -8,10 +8,20 @@ unknown parameter. Like the real API it refuses more output tokens than a model 
 (gpt-4o: 16,384), `reasoning_effort` for a model that does not reason, and tool messages
 that do not answer the tool calls of the assistant message right before them. A user
 message saying "all tools" gets one call of each tool (parallel calls).
+
+`/v1/responses` (https://platform.openai.com/docs/api-reference/responses) answers
+`response` objects, or with `stream: true` the named event sequence from
+`response.created` to `response.completed`; it refuses unknown parameters, a
+`function_call_output` without its `function_call` and a `previous_response_id` it never
+stored. `/v1/embeddings` (https://platform.openai.com/docs/api-reference/embeddings)
+answers one vector per input, float or base64 (float32 little-endian), and refuses
+`dimensions` for models that cannot shorten their vectors.
 """
 from __future__ import annotations
 
+import base64
 import json
+import struct
 import time
 import uuid
 
@@ -56,6 +66,10 @@ class FakeOpenAI(FakeUpstream):
             return self._auth(call) or Reply(200, {"object": "list", "data": [
                 {"id": "gpt-4o", "object": "model", "created": 1715367049,
                  "owned_by": "system"}]})
+        if call.path == f"{self.prefix}/responses" and call.method == "POST":
+            return self._auth(call) or fake_responses(call, self.words)
+        if call.path == f"{self.prefix}/embeddings" and call.method == "POST":
+            return self._auth(call) or fake_embeddings(call)
         if call.path != f"{self.prefix}/chat/completions":
             return error(404, f"Invalid URL ({call.method} {call.path})")
         if call.method != "POST":
@@ -191,3 +205,158 @@ def _tool_turns(messages: list):
         pending = {c.get("id") for c in message.get("tool_calls") or ()
                    if isinstance(c, dict)} if message.get("role") == "assistant" else set()
     return None
+
+
+# -- Responses API ------------------------------------------------------------------------
+
+RESPONSES_PARAMS = {
+    "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls",
+    "max_output_tokens", "max_tool_calls", "temperature", "top_p", "top_logprobs", "text",
+    "reasoning", "stream", "stream_options", "store", "previous_response_id", "include",
+    "metadata", "prompt", "prompt_cache_key", "prompt_cache_retention", "safety_identifier",
+    "service_tier", "truncation", "user", "background", "conversation", "client_metadata",
+}
+
+
+def fake_responses(call: Call, words: list):
+    body = call.body
+    if not isinstance(body, dict):
+        return error(400, "We could not parse the JSON body of your request.")
+    for name in body:
+        if name not in RESPONSES_PARAMS:
+            return error(400, f"Unrecognized request argument supplied: {name}", param=name,
+                         code="unknown_parameter")
+    if not isinstance(body.get("model"), str):
+        return error(400, "Missing required parameter: 'model'.", param="model",
+                     code="missing_required_parameter")
+    if body.get("previous_response_id"):
+        return error(400, f"Previous response with id '{body['previous_response_id']}' not "
+                          "found.", param="previous_response_id", code="previous_response_not_found")
+    given = body.get("input")
+    items = [{"type": "message", "role": "user", "content": given}] \
+        if isinstance(given, str) else given
+    if not isinstance(items, list) or not items:
+        return error(400, "Invalid type for 'input': expected a string or an array.",
+                     param="input", code="invalid_type")
+    called = {i.get("call_id") for i in items if i.get("type") == "function_call"}
+    for i, item in enumerate(items):
+        if item.get("type") == "function_call_output" and item.get("call_id") not in called:
+            return error(400, f"No tool call found for function call output with call_id "
+                              f"{item.get('call_id')}.", param="input")
+    last = items[-1]
+    output = []
+    rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
+    tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    if last.get("type") == "function_call_output":
+        text = "The tool said: " + "; ".join(str(i.get("output")) for i in items
+                                             if i.get("type") == "function_call_output")
+        pieces = [text]
+    else:
+        text, pieces = "".join(words), list(words)
+    if tools and last.get("type", "message") == "message" and body.get("tool_choice") != "none":
+        chosen = tools if "all tools" in json.dumps(last.get("content")) else tools[:1]
+        output = [{"type": "function_call", "id": "fc_" + uuid.uuid4().hex,
+                   "call_id": "call_" + uuid.uuid4().hex[:24], "name": t["name"],
+                   "arguments": json.dumps({"city": "Paris"}), "status": "completed"}
+                  for t in chosen]
+    else:
+        output = [{"type": "message", "id": "msg_" + uuid.uuid4().hex, "status": "completed",
+                   "role": "assistant", "content": [{"type": "output_text", "text": text,
+                                                     "annotations": [], "logprobs": []}]}]
+    usage = {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": 6, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 18}
+    response = {"id": rid, "object": "response", "created_at": created, "status": "completed",
+                "error": None, "incomplete_details": None,
+                "instructions": body.get("instructions"), "model": body["model"],
+                "output": output, "parallel_tool_calls": True, "previous_response_id": None,
+                "store": body.get("store", True), "temperature": 1.0,
+                "text": {"format": {"type": "text"}}, "tool_choice": "auto",
+                "tools": body.get("tools") or [], "top_p": 1.0, "truncation": "disabled",
+                "usage": usage, "metadata": {}}
+    request_id = {"x-request-id": "req_" + uuid.uuid4().hex}
+    if not body.get("stream"):
+        return Reply(200, response, request_id)
+    return Stream(_response_events(response, pieces), headers=request_id)
+
+
+def _response_events(response: dict, pieces: list) -> list:
+    events, seq = [], [0]
+
+    def emit(kind, **fields):
+        events.append(sse({"type": kind, **fields, "sequence_number": seq[0]}, event=kind))
+        seq[0] += 1
+
+    start = {**response, "status": "in_progress", "output": [], "usage": None}
+    emit("response.created", response=start)
+    emit("response.in_progress", response=start)
+    for index, item in enumerate(response["output"]):
+        if item["type"] == "message":
+            emit("response.output_item.added", output_index=index,
+                 item={**item, "status": "in_progress", "content": []})
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            emit("response.content_part.added", item_id=item["id"], output_index=index,
+                 content_index=0, part=part)
+            for piece in pieces:
+                emit("response.output_text.delta", item_id=item["id"], output_index=index,
+                     content_index=0, delta=piece, logprobs=[])
+            text = item["content"][0]["text"]
+            emit("response.output_text.done", item_id=item["id"], output_index=index,
+                 content_index=0, text=text, logprobs=[])
+            emit("response.content_part.done", item_id=item["id"], output_index=index,
+                 content_index=0, part={**part, "text": text})
+        else:
+            emit("response.output_item.added", output_index=index,
+                 item={**item, "status": "in_progress", "arguments": ""})
+            emit("response.function_call_arguments.delta", item_id=item["id"],
+                 output_index=index, delta=item["arguments"])
+            emit("response.function_call_arguments.done", item_id=item["id"],
+                 output_index=index, arguments=item["arguments"])
+        emit("response.output_item.done", output_index=index, item=item)
+    emit("response.completed", response=response)
+    return events
+
+
+# -- embeddings ---------------------------------------------------------------------------
+
+# The default size of each model's vectors; only text-embedding-3 models take `dimensions`.
+EMBEDDING_SIZES = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
+                   "text-embedding-ada-002": 1536}
+
+
+def vector(text: str, size: int) -> list:
+    """A deterministic stand-in for an embedding of `text`, exactly representable in float32."""
+    seed = sum(text.encode()) % 97
+    return [((seed + i) % 16) / 16 for i in range(size)]
+
+
+def fake_embeddings(call: Call):
+    body = call.body
+    if not isinstance(body, dict):
+        return error(400, "We could not parse the JSON body of your request.")
+    for name in body:
+        if name not in ("model", "input", "encoding_format", "dimensions", "user"):
+            return error(400, f"Unrecognized request argument supplied: {name}")
+    model, given = body.get("model"), body.get("input")
+    if model not in EMBEDDING_SIZES:
+        return error(404, f"The model `{model}` does not exist or you do not have access to "
+                          "it.", code="model_not_found")
+    inputs = [given] if isinstance(given, str) else given
+    if not isinstance(inputs, list) or not inputs:
+        return error(400, "'$.input' is invalid. Please check the API reference: "
+                          "https://platform.openai.com/docs/api-reference.")
+    size = EMBEDDING_SIZES[model]
+    if body.get("dimensions") is not None:
+        if not model.startswith("text-embedding-3"):
+            return error(400, "This model does not support specifying dimensions.",
+                         param="dimensions")
+        size = body["dimensions"]
+    data = []
+    for i, item in enumerate(inputs):
+        values = vector(item if isinstance(item, str) else json.dumps(item), size)
+        if body.get("encoding_format") == "base64":
+            values = base64.b64encode(struct.pack(f"<{size}f", *values)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": values})
+    tokens = sum(max(1, len(str(item)) // 4) for item in inputs)
+    return Reply(200, {"object": "list", "data": data, "model": model,
+                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})

@@ -95,3 +95,18 @@ def wait_for(predicate, timeout: float = 3.0, interval: float = 0.005) -> float 
             return time.monotonic()
         time.sleep(interval)
     return None
+
+
+# -- coding-agent CLIs installed by .ci/run ------------------------------------------------
+
+def installed_cli(path: str, name: str, install: str) -> str:
+    """`path` if the CLI `.ci/run` installs is there; else a skip, or under CI a failure."""
+    import os
+
+    import pytest
+    if not os.access(path, os.X_OK):
+        message = f"{name} is not installed: run .ci/run, or {install}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # .ci/run installs it: its absence is a failure there
+        pytest.skip(message)
+    return path

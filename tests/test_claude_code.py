@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import installed_cli
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
 
@@ -26,13 +27,8 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is no
 
 @pytest.fixture
 def claude():
-    if not os.access(CLAUDE, os.X_OK):
-        message = ("Claude Code is not installed in .tools/claude-code: run .ci/run, or "
-                   "npm install --prefix .tools/claude-code @anthropic-ai/claude-code@2.1.197")
-        if os.environ.get("CI"):
-            pytest.fail(message)  # .ci/run installs it: its absence is a failure there
-        pytest.skip(message)
-    return CLAUDE
+    return installed_cli(CLAUDE, "Claude Code (.tools/claude-code)",
+                         "npm install --prefix .tools/claude-code @anthropic-ai/claude-code@2.1.197")
 
 
 def run_claude(claude: str, proxy, tmp_path, model: str, **env) -> subprocess.CompletedProcess:

@@ -7,11 +7,12 @@ of formats, so a new client format is an operation module and a route.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..errors import ProxyError, UpstreamError
-from ..providers.base import StreamState, UpstreamRequest
+from ..errors import ProxyError, StreamBroken, UpstreamError
+from ..providers.base import StreamState, UpstreamRequest, _json_or_none
 from ..sse import SSEEvent
 
 
@@ -44,6 +45,47 @@ class ClientFormat:
     def render_error(self, err: ProxyError) -> tuple[bytes, int, dict]:
         """(body, status, headers) of an error answer in this format's envelope."""
         raise NotImplementedError
+
+
+def dumps(value) -> bytes:
+    """`value` as UTF-8 JSON. Text with a lone surrogate (which JSON's \\ud800 escapes can
+    carry) has no UTF-8 form: such a body keeps its escapes instead."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
+
+
+def named_event(name: str, data: dict) -> bytes:
+    """One stream payload of a NamedEventFormat: the event type, a newline, the JSON."""
+    return name.encode() + b"\n" + dumps(data)
+
+
+def typed_event(event: SSEEvent, read) -> tuple[str, dict | None]:
+    """(type, parsed data) of an upstream event of a named-event stream; the data is parsed
+    only for the types in `read` (and events without an `event:` line), the rest pass
+    as bytes."""
+    name = event.event
+    if name is not None and name not in read:
+        return name, None
+    payload = _json_or_none(event.data)
+    if not isinstance(payload, dict):
+        raise StreamBroken("The upstream sent a stream event that is not a JSON object.")
+    name = name or payload.get("type")
+    if not isinstance(name, str) or not name:
+        raise StreamBroken("The upstream sent a stream event without a type.")
+    return name, payload
+
+
+class NamedEventFormat(ClientFormat):
+    """Streams whose events carry an `event:` line naming their type (Anthropic's, OpenAI
+    Responses'); a payload is "<event type>\n<data>"."""
+
+    def frame(self, payload: bytes) -> bytes:
+        # Each line of the data needs its own "data: ".
+        name, _, data = payload.partition(b"\n")
+        lines = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
+        return b"event: " + name + b"\n" + lines + b"\n"
 
 
 class Operation:

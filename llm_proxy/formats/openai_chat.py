@@ -37,7 +37,12 @@ class ChatFormat(ClientFormat):
         return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
     def render_error(self, err: ProxyError) -> tuple[bytes, int, dict]:
-        return err.to_json(), err.status, {"Content-Type": "application/json", **err.headers()}
+        return openai_error(err)
+
+
+def openai_error(err: ProxyError) -> tuple[bytes, int, dict]:
+    """`err` in OpenAI's envelope, which every OpenAI API shares."""
+    return err.to_json(), err.status, {"Content-Type": "application/json", **err.headers()}
 
 
 CHAT = ChatFormat()
@@ -77,17 +82,8 @@ class ChatOperation(Operation):
 def parse_chat_request() -> ChatRequest:
     """The request body as a validated ChatRequest, or InvalidRequest naming the problem."""
     body, raw = read_json_object()
-    model = body.get("model")
-    if model is None:
-        raise InvalidRequest("Missing required parameter: 'model'.", param="model",
-                             code="missing_required_parameter")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("'model' must be a non-empty string.", param="model",
-                             code="invalid_type")
-    messages = body.get("messages")
-    if messages is None:
-        raise InvalidRequest("Missing required parameter: 'messages'.", param="messages",
-                             code="missing_required_parameter")
+    model = read_model(body)
+    messages = required(body, "messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("'messages' must be a non-empty array.", param="messages",
                              code="invalid_type")
@@ -110,6 +106,24 @@ def parse_chat_request() -> ChatRequest:
     include_usage = bool(options and options.get("include_usage") is True)
     return ChatRequest(body=body, raw=raw, model=model, stream=stream,
                        include_usage=include_usage)
+
+
+def required(body: dict, name: str):
+    """`body[name]`, or OpenAI's 400 for a missing required parameter."""
+    value = body.get(name)
+    if value is None:
+        raise InvalidRequest(f"Missing required parameter: '{name}'.", param=name,
+                             code="missing_required_parameter")
+    return value
+
+
+def read_model(body: dict) -> str:
+    """The request's `model`: a non-empty string, else OpenAI's 400 naming it."""
+    model = required(body, "model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("'model' must be a non-empty string.", param="model",
+                             code="invalid_type")
+    return model
 
 
 def read_json_object() -> tuple[dict, bytes]:

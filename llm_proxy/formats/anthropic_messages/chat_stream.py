@@ -10,49 +10,28 @@ message equals the non-streamed one of from_chat.
 """
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
-from ...providers.base import StreamBroken
+from ..chat_chunks import ChunkWriter, translate
 from .envelope import event
-from .from_chat import (anthropic_usage, listed, message_id, new_tool_id, stop_reason,
-                        text_of)
+from .from_chat import anthropic_usage, message_id, new_tool_id, stop_reason
 
 
-class EventWriter:
+class EventWriter(ChunkWriter):
     """The Anthropic events of one stream, from OpenAI chunks fed one at a time."""
 
     def __init__(self, model: str):
         self.model = model
-        self.started = False
         self.blocks = 0                  # content blocks started so far
         self.open: tuple | None = None   # ("text", index) or ("tool", OpenAI index)
         self.tools: dict[int, int] = {}  # OpenAI tool call index → content block index
-        self.finish = None
-        self.usage = None
 
-    def feed(self, chunk: dict) -> Iterator[bytes]:
-        if not self.started:
-            self.started = True
-            yield event("message_start", {"type": "message_start", "message": {
-                "id": message_id(chunk.get("id")), "type": "message", "role": "assistant",
-                "model": self.model, "content": [], "stop_reason": None,
-                "stop_sequence": None, "usage": anthropic_usage(None)}})
-            yield event("ping", {"type": "ping"})
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        for choice in listed(chunk.get("choices")):
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue  # one answer is asked for; another choice would be a second one
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
-            text = text_of(delta.get("content")) or text_of(delta.get("refusal"))
-            if text:
-                yield from self._text(text)
-            for call in listed(delta.get("tool_calls")):
-                if isinstance(call, dict):
-                    yield from self._tool(call)
-            if choice.get("finish_reason"):
-                self.finish = choice["finish_reason"]
+    def _opening(self, chunk: dict) -> Iterator[bytes]:
+        yield event("message_start", {"type": "message_start", "message": {
+            "id": message_id(chunk.get("id")), "type": "message", "role": "assistant",
+            "model": self.model, "content": [], "stop_reason": None,
+            "stop_sequence": None, "usage": anthropic_usage(None)}})
+        yield event("ping", {"type": "ping"})
 
     def end(self) -> Iterator[bytes]:
         yield from self._close()
@@ -102,19 +81,4 @@ class EventWriter:
 
 def iter_events(chunks: Iterator[bytes], model: str) -> Iterator[bytes]:
     """Anthropic event payloads for the OpenAI chunk JSONs an adapter yields."""
-    writer = EventWriter(model)
-    for data in chunks:
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            chunk = None
-        if not isinstance(chunk, dict):
-            raise StreamBroken("The upstream sent a stream chunk that is not a JSON object.")
-        try:
-            events = list(writer.feed(chunk))
-        except ValueError:  # an array or index of another type
-            raise StreamBroken("The upstream sent a stream chunk of an unknown shape.") from None
-        yield from events
-    if not writer.started:
-        return  # nothing came: the attempt loop reports the empty stream
-    yield from writer.end()
+    return translate(chunks, EventWriter(model))

@@ -37,12 +37,7 @@ class GeminiCountRoute:
                                                       **request_body(chat, model)}})
 
     def upstream_request(self, lease) -> UpstreamRequest:
-        adapter = adapter_for("gemini")
-        return UpstreamRequest(
-            url=f"{adapter.api_root(lease)}/{self.path}:countTokens",
-            headers={"x-goog-api-key": lease.api_key, "Content-Type": "application/json",
-                     "Accept": "application/json"},
-            body=self.body)
+        return adapter_for("gemini").method_request(lease, self.path, "countTokens", self.body)
 
     def response_headers(self, lease) -> dict:
         return {}

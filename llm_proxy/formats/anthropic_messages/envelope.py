@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ...errors import ProxyError
-from ..base import ClientFormat
+from ..base import NamedEventFormat, dumps, named_event  # noqa: F401 (dumps: re-exported)
 
 # Anthropic's error type for each status it documents.
 STATUS_TYPES = {
@@ -41,18 +41,8 @@ def error_type(err: ProxyError) -> str:
     return "invalid_request_error" if err.status < 500 else "api_error"
 
 
-def dumps(value) -> bytes:
-    """`value` as UTF-8 JSON. Text with a lone surrogate (which JSON's \\ud800 escapes can
-    carry) has no UTF-8 form: such a body keeps its escapes instead."""
-    try:
-        return json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return json.dumps(value).encode()
-
-
-def event(name: str, data: dict) -> bytes:
-    """One stream payload: the event type, a newline, the event's JSON (see `frame`)."""
-    return name.encode() + b"\n" + dumps(data)
+# One payload: the event type, a newline, the event's JSON (see NamedEventFormat).
+event = named_event
 
 
 def error_body(kind: str, message: str, request_id: str | None = None) -> dict:
@@ -62,14 +52,8 @@ def error_body(kind: str, message: str, request_id: str | None = None) -> dict:
     return body
 
 
-class MessagesFormat(ClientFormat):
+class MessagesFormat(NamedEventFormat):
     name = "anthropic-messages"
-
-    def frame(self, payload: bytes) -> bytes:
-        # A payload is "<event type>\n<data>"; each line of the data needs its own "data: ".
-        name, _, data = payload.partition(b"\n")
-        lines = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
-        return b"event: " + name + b"\n" + lines + b"\n"
 
     def stream_error(self, message: str) -> bytes:
         return self.frame(event("error", error_body("api_error", message)))

@@ -17,9 +17,9 @@ from ...providers import adapter_for
 from ...providers.anthropic.adapter import API_VERSION
 from ...providers.anthropic.response import openai_usage
 from ...providers.anthropic.stream import _broken, _numbers
-from ...providers.base import StreamState, UpstreamRequest, _json_or_none
+from ...providers.base import StreamState, UpstreamRequest
 from ...sse import SSEEvent
-from ..base import Answer
+from ..base import Answer, typed_event
 from .envelope import dumps
 from .request import MessagesRequest
 
@@ -28,6 +28,7 @@ COUNT_PATH = "/v1/messages/count_tokens"
 # Events that may open a stream before anything of the answer: held back until the first
 # one that is, so that an error right after them still moves the request to another key.
 _PREAMBLE = {"message_start", "ping"}
+_READ = {"message_start", "message_delta", "error"}
 
 
 class AnthropicRoute:
@@ -70,16 +71,7 @@ class AnthropicRoute:
         usage: dict = {}
         held: list[bytes] = []
         for event in events:
-            name = event.event
-            payload = None
-            if name is None or name in ("message_start", "message_delta", "error"):
-                payload = _json_or_none(event.data)
-                if not isinstance(payload, dict):
-                    raise StreamBroken("The upstream sent a stream event that is not a JSON "
-                                       "object.")
-                name = name or payload.get("type")
-                if not isinstance(name, str) or not name:
-                    raise StreamBroken("The upstream sent a stream event without a type.")
+            name, payload = typed_event(event, _READ)
             if name == "error":
                 raise _broken(payload)
             if name in ("message_start", "message_delta"):

@@ -34,6 +34,14 @@ class GeminiAdapter(Adapter):
         # Tolerate a base_url that already ends in the API version.
         return base if base.endswith("/" + API_VERSION) else f"{base}/{API_VERSION}"
 
+    def method_request(self, key, path: str, method: str, body: bytes) -> UpstreamRequest:
+        """A non-streamed call of a model's method (`models/x:countTokens`...)."""
+        return UpstreamRequest(
+            url=f"{self.api_root(key)}/{path}:{method}",
+            headers={"x-goog-api-key": key.api_key, "Content-Type": "application/json",
+                     "Accept": "application/json"},
+            body=body)
+
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
         method = "streamGenerateContent?alt=sse" if chat.stream else "generateContent"
         return UpstreamRequest(
