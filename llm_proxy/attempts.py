@@ -13,8 +13,8 @@ import time
 
 from flask import Response
 
-from .errors import (BAD_REQUEST, STREAM, ClientGone, ProxyError, UpstreamError,
-                     UpstreamTimeout, classify_status)
+from .errors import (BAD_REQUEST, STREAM, AllKeysCoolingDown, ClientGone, NoUsableKey,
+                     ProxyError, UpstreamError, UpstreamTimeout, classify_status)
 from .formats.base import Answer
 from .hangup import unwatch, watch_client
 from .metrics import NullMetrics
@@ -50,7 +50,12 @@ class AttemptLoop:
         lease: Lease | None = None
         for attempt in range(1, self.max_attempts + 1):
             previous = lease
-            lease = self.pool.acquire(op.model, tried)
+            try:
+                lease = self.pool.acquire(op.model, tried)
+            except (AllKeysCoolingDown, NoUsableKey):
+                if previous is None:
+                    raise
+                lease = None  # the keys not tried yet cannot serve: answer the last error
             if lease is None:
                 lease = previous
                 break

@@ -117,23 +117,35 @@ def retry_after_header(seconds) -> dict:
 
 
 class AllKeysCoolingDown(ProxyError):
+    """No key of the model can serve now, and some will by waiting.
+
+    `skipped` holds the pool's Skip values for the keys it passed over (llm_proxy.pool).
+    """
     status = 429
     type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
-    def __init__(self, message: str, retry_after: float):
+    def __init__(self, message: str, retry_after: float, skipped: tuple = ()):
         super().__init__(message)
         self.retry_after = retry_after
+        self.skipped = skipped
 
     def headers(self) -> dict:
         return retry_after_header(self.retry_after)
 
 
 class NoUsableKey(ProxyError):
-    """Every key of the model is invalid or disabled: nothing to try, nothing to wait for."""
+    """Every key of the model is invalid or disabled: nothing to try, nothing to wait for.
+
+    `skipped` holds the pool's Skip values for the keys it passed over.
+    """
     status = 503
     type = "server_error"
     code = "no_usable_key"
+
+    def __init__(self, message: str | None = None, skipped: tuple = (), **kwargs):
+        super().__init__(message, **kwargs)
+        self.skipped = skipped
 
 
 class SharedStateUnavailable(ProxyError):

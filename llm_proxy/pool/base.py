@@ -1,8 +1,9 @@
 """What every store derives from its own `keys()` and `now()`: views, counts, secrets."""
 from __future__ import annotations
 
+from ..errors import AllKeysCoolingDown, NoUsableKey
 from ..key_view import public_view
-from .health import STATUSES, recovery_wait
+from .health import STATUSES, recovery_wait, skip_waits
 
 
 class PoolReads:
@@ -41,3 +42,21 @@ def recovery_waits(keys, now: float) -> list[float]:
     recover by waiting)."""
     waits = (recovery_wait(k.enabled, k.health, now) for k in keys)
     return [w for w in waits if w is not None]
+
+
+def exhausted(model: str, skipped: tuple, now: float):
+    """The error of an acquire that passed over every key of `model` it could draw.
+
+    None when it passed over none (every other key was excluded): the caller has tried
+    them all. Otherwise AllKeysCoolingDown when some recover by waiting, else NoUsableKey;
+    both carry the Skip values.
+    """
+    if not skipped:
+        return None
+    waits = skip_waits(skipped, now)
+    if waits:
+        return AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited or "
+                                  "cooling down; retry later.", retry_after=min(waits),
+                                  skipped=skipped)
+    return NoUsableKey(f"Every key of model '{model}' is disabled or invalid.",
+                       skipped=skipped)

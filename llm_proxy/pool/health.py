@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import AUTH, LOOP, NETWORK, RATE_LIMITED, SERVER, TIMEOUT, bounded_wait
-from .lease import NOT_SENT, OK, Outcome
+from .lease import NOT_SENT, OK, SKIP_COOLING, SKIP_DISABLED, SKIP_INVALID, Outcome, Skip
 
 # 5xx, network and timeout failures cool a key briefly; repeated failures double it.
 ERROR_COOLDOWN_BASE = 1.0
@@ -117,3 +117,19 @@ def recovery_wait(enabled: bool, health: Health, now: float) -> float | None:
     if enabled and not health.invalid and health.cooldown_until > now:
         return health.cooldown_until - now
     return None
+
+
+def skip_of(key_id: str, enabled: bool, health: Health, now: float) -> Skip | None:
+    """Why an acquire at `now` passes over this key; None when the key can serve."""
+    if not enabled:
+        return Skip(key_id, SKIP_DISABLED)
+    if health.invalid:
+        return Skip(key_id, SKIP_INVALID)
+    if health.cooldown_until > now:
+        return Skip(key_id, SKIP_COOLING, health.cooldown_until)
+    return None
+
+
+def skip_waits(skipped, now: float) -> list[float]:
+    """Seconds until each skipped key that recovers by waiting can serve again."""
+    return [s.until - now for s in skipped if s.until is not None]

@@ -13,6 +13,22 @@ CLIENT_GONE = "client_closed"  # the client left: not the key's doing, counted a
 # cannot take): the acquire is taken back, as if the key had not been drawn.
 NOT_SENT = "not_sent"
 
+# Why an acquire passed over a key of the model (Skip.reason).
+SKIP_COOLING = "cooling"  # rate-limited or backing off until Skip.until
+SKIP_INVALID = "invalid"  # the provider refused it (401/403), until checked or edited
+SKIP_DISABLED = "disabled"
+
+
+class Skip(NamedTuple):
+    """A key of the model an acquire passed over, and why.
+
+    `until` (epoch seconds) is when waiting brings the key back, None when waiting will
+    not (invalid, disabled).
+    """
+    key_id: str
+    reason: str
+    until: float | None = None
+
 
 class Lease(NamedTuple):
     """One attempt's key, as it was when acquired; later edits never reach it.
@@ -28,6 +44,9 @@ class Lease(NamedTuple):
     base_url: str | None = None
     # The name sent upstream, when it differs from the name clients use.
     upstream_model: str | None = None
+    # The keys of the model this acquire passed over before this one (Skip values; ids
+    # the caller excluded are not among them). Empty, and shared, in the common case.
+    skipped: tuple = ()
 
     @property
     def wire_model(self) -> str:

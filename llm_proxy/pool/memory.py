@@ -5,12 +5,12 @@ import threading
 import time
 import uuid
 
-from ..errors import AllKeysCoolingDown, Conflict, ModelNotFound, NoUsableKey, NotFound
+from ..errors import Conflict, ModelNotFound, NotFound
 from ..redaction import mask_echoes
 from . import health as policy
 from . import stats
-from .base import PoolReads, recovery_waits
-from .health import HEALTHY
+from .base import PoolReads, exhausted, recovery_waits
+from .health import HEALTHY, skip_of
 from .lease import NOT_SENT, Lease, Outcome
 from .records import Key, stable_key_id
 from .rotation import rings_by_model
@@ -41,25 +41,38 @@ class KeyPool(PoolReads):
     # -- attempts ---------------------------------------------------------------------------
 
     def acquire(self, model: str, exclude=frozenset()) -> Lease | None:
-        """The next usable key of `model` in round-robin order, skipping ids in `exclude`."""
+        """The next usable key of `model` in round-robin order, skipping ids in `exclude`;
+        the keys it passes over go with the lease (or the error) as Skip values."""
+        skipped = None  # made only when a key is passed over: the hot path allocates none
+
+        def wanted(key) -> bool:
+            nonlocal skipped
+            if key.id in exclude:
+                return False
+            skip = skip_of(key.id, key.enabled, key.health, now)
+            if skip is None:
+                return True
+            if skipped is None:
+                skipped = [skip]
+            else:
+                skipped.append(skip)
+            return False
+
         with self._lock:
             ring = self._rings.get(model)
             if ring is None:
                 raise ModelNotFound(f"The model '{model}' does not exist or has no key "
                                     "configured in this proxy.", param="model")
             now = self._clock()
-            key = ring.take(lambda k: k.id not in exclude and k.usable(now))
+            key = ring.take(wanted)
             if key is not None:
                 key.stats.requests += 1
                 key.stats.last_used = now
-                return key.lease()
-            if exclude:
-                return None
-            waits = recovery_waits(ring.keys, now)
-        if waits:
-            raise AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited or "
-                                     "cooling down; retry later.", retry_after=min(waits))
-        raise NoUsableKey(f"Every key of model '{model}' is disabled or invalid.")
+                return key.lease(tuple(skipped) if skipped else ())
+        error = exhausted(model, tuple(skipped) if skipped else (), now)
+        if error is None:
+            return None
+        raise error
 
     def report(self, lease: Lease, outcome: Outcome) -> None:
         """Count the attempt's outcome and move the key into the state it calls for."""

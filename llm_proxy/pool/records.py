@@ -49,9 +49,10 @@ class Key:
         """What makes two keys the same key: a second one would add nothing."""
         return (self.provider, self.model, self.api_key)
 
-    def lease(self) -> Lease:
+    def lease(self, skipped: tuple = ()) -> Lease:
         return Lease(id=self.id, generation=self.generation, provider=self.provider,
-                     model=self.model, api_key=self.api_key, base_url=self.base_url)
+                     model=self.model, api_key=self.api_key, base_url=self.base_url,
+                     skipped=skipped)
 
     def copy(self) -> "Key":
         return replace(self, stats=self.stats.copy())

@@ -43,9 +43,10 @@ end
 """
 
 # KEYS: ring, last, seeded, version. ARGV: prefix, now, excluded ids...
-# version is "counter/epoch".
-# → {1, version, id, provider, model, base_url, generation, secret}
-# | {2, version, cooldown_until of each cooling key...} | {0, version} no such model
+# version is "counter/epoch". Each key of the ring passed over (not excluded) adds a
+# skip triple: id, reason ('cooling', 'invalid', 'disabled'), until ('' unless cooling).
+# → {1, version, id, provider, model, base_url, generation, secret, skip triples...}
+# | {2, version, skip triples...} | {0, version} no such model
 # | {3} not seeded (a flushed Redis).
 ACQUIRE = """
 local epoch = redis.call('GET', KEYS[3])
@@ -63,25 +64,42 @@ if last then
     if id == last then start = (i % #ring) + 1 break end
   end
 end
-local waits = {2, version}
+local skips = nil
 for step = 0, #ring - 1 do
   local id = ring[((start - 1 + step) % #ring) + 1]
   if not excluded[id] then
     local h = p .. ':key:' .. id
     local f = redis.call('HMGET', h, 'enabled', 'invalid', 'cooldown_until')
-    if f[1] == '1' and f[2] ~= '1' then
-      if tonumber(f[3] or '0') <= now then
-        redis.call('SET', KEYS[2], id)
-        redis.call('HINCRBY', h, 'requests', 1)
-        redis.call('HSET', h, 'last_used', ARGV[2])
-        local k = redis.call('HMGET', h, 'provider', 'model', 'base_url', 'generation', 'secret')
-        return {1, version, id, k[1], k[2], k[3], k[4], k[5]}
-      end
-      table.insert(waits, f[3])
+    local reason, until_ = nil, ''
+    if f[1] ~= '1' then
+      reason = 'disabled'
+    elseif f[2] == '1' then
+      reason = 'invalid'
+    elseif tonumber(f[3] or '0') > now then
+      reason, until_ = 'cooling', f[3]
     end
+    if reason == nil then
+      redis.call('SET', KEYS[2], id)
+      redis.call('HINCRBY', h, 'requests', 1)
+      redis.call('HSET', h, 'last_used', ARGV[2])
+      local k = redis.call('HMGET', h, 'provider', 'model', 'base_url', 'generation', 'secret')
+      local reply = {1, version, id, k[1], k[2], k[3], k[4], k[5]}
+      if skips then
+        for _, value in ipairs(skips) do table.insert(reply, value) end
+      end
+      return reply
+    end
+    if not skips then skips = {} end
+    table.insert(skips, id)
+    table.insert(skips, reason)
+    table.insert(skips, until_)
   end
 end
-return waits
+local reply = {2, version}
+if skips then
+  for _, value in ipairs(skips) do table.insert(reply, value) end
+end
+return reply
 """
 
 # KEYS: the key's hash. ARGV: generation, now, clear, invalidate, cool_until, backoff,

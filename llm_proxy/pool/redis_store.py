@@ -18,14 +18,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..errors import (AllKeysCoolingDown, Conflict, ModelNotFound, NoUsableKey, NotFound,
-                      SharedStateUnavailable)
+from ..errors import Conflict, ModelNotFound, NoUsableKey, NotFound, SharedStateUnavailable
 from ..redaction import mask_echoes
 from . import health as policy
 from . import stats
-from .base import PoolReads
+from .base import PoolReads, exhausted
 from .health import ERROR_COOLDOWN_BASE, ERROR_COOLDOWN_MAX, Health
-from .lease import NOT_SENT, Lease, Outcome
+from .lease import NOT_SENT, Lease, Outcome, Skip
 from .memory import REDEFINING, KeyPool, new_key
 from .records import Key
 from .redis_scripts import ACQUIRE, ADD, DELETE, REPORT, RESET, UPDATE
@@ -167,17 +166,15 @@ class RedisKeyPool(PoolReads):
                                       "process (ENCRYPTION_KEY or ADMIN_TOKEN differs).")
                 return lease
             return Lease(id=key_id, generation=int(generation), provider=provider,
-                         model=key_model, api_key=secret, base_url=base_url or None)
+                         model=key_model, api_key=secret, base_url=base_url or None,
+                         skipped=_skips(reply, 8))
         if reply[0] == 0:
             raise ModelNotFound(f"The model '{model}' does not exist or has no key "
                                 "configured in this proxy.", param="model")
-        if exclude:
+        error = exhausted(model, _skips(reply, 2), now)
+        if error is None:
             return None
-        waits = [float(w) - now for w in reply[2:]]
-        if waits:
-            raise AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited or "
-                                     "cooling down; retry later.", retry_after=min(waits))
-        raise NoUsableKey(f"Every key of model '{model}' is disabled or invalid.")
+        raise error
 
     def report(self, lease: Lease, outcome: Outcome) -> None:
         if not self._up:
@@ -456,6 +453,14 @@ class _Scripts:
         except redis.exceptions.NoScriptError:  # a new or flushed Redis: load it once
             conn.send_command("EVAL", source, len(keys), *keys, *args)
             return conn.read_response()
+
+
+def _skips(reply: list, start: int) -> tuple:
+    """The skip triples ACQUIRE appended to its reply from `start` on, as Skip values."""
+    if len(reply) <= start:
+        return ()
+    return tuple(Skip(reply[i], reply[i + 1], float(reply[i + 2]) if reply[i + 2] else None)
+                 for i in range(start, len(reply) - 2, 3))
 
 
 def _record(key_id: str, f: dict, secret: str) -> Key:
