@@ -24,7 +24,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
         config = Config.from_env(config, dotenv_path=None)
 
     from . import chat, errors, keys_api, loop_guard, messages_api, redaction
-    from . import embeddings_api, responses_api
+    from . import activity_api, embeddings_api, responses_api
+    from .activity import make_activity
     from .attempts import AttemptLoop
     from .logs import setup_logging
     from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
@@ -38,9 +39,10 @@ def create_app(config: Config | dict | None = None) -> Flask:
     pool = _make_pool(config)
     app.extensions["llm_proxy.pool"] = pool
     metrics = app.extensions["llm_proxy.metrics"] = Metrics(pool)
+    activity = app.extensions["llm_proxy.activity"] = make_activity(config)
     app.extensions["llm_proxy.attempts"] = AttemptLoop(
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
-        read_timeout=config.upstream_timeout, metrics=metrics)
+        read_timeout=config.upstream_timeout, metrics=metrics, activity=activity)
     app.wsgi_app = metrics.wrap_wsgi(app.wsgi_app)
 
     if config.key_recheck_seconds > 0:
@@ -55,6 +57,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_blueprint(responses_api.bp)
     app.register_blueprint(embeddings_api.bp)
     app.register_blueprint(keys_api.bp)
+    app.register_blueprint(activity_api.bp)
 
     from flask_cors import CORS
     # The anthropic SDKs in a browser send their key and API version as headers of their own.

@@ -13,8 +13,9 @@ import time
 
 from flask import Response
 
-from .errors import (BAD_REQUEST, STREAM, AllKeysCoolingDown, ClientGone, NoUsableKey,
-                     ProxyError, UpstreamError, UpstreamTimeout, classify_status)
+from .activity.record import Attempt
+from .errors import (BAD_REQUEST, STREAM, AllKeysCoolingDown, ClientGone, ModelNotFound,
+                     NoUsableKey, ProxyError, UpstreamError, UpstreamTimeout, classify_status)
 from .formats.base import Answer
 from .hangup import unwatch, watch_client
 from .metrics import NullMetrics
@@ -32,33 +33,44 @@ SERVED_MODEL_HEADER = "x-llm-proxy-model"
 SERVED_KEY_HEADER = "x-llm-proxy-key"
 # A translation bug is the proxy's, not the key's: counted, never a health change.
 PROXY_FAULT = "proxy_error"
+# A request's error kind (in its record) when every key of the model was cooling down.
+ALL_COOLING = "all_keys_cooling"
 
 
 class AttemptLoop:
     def __init__(self, pool, *, max_attempts: int, connect_timeout: float,
-                 read_timeout: float, metrics=None):
+                 read_timeout: float, metrics=None, activity=None):
         self.pool = pool
         self.metrics = metrics if metrics is not None else NullMetrics()
+        self.activity = activity
         self.max_attempts = max_attempts
         self.timeout = (connect_timeout, read_timeout)
 
     def serve(self, op) -> Response:
         """Serve `op` from the first key that answers; raise the last error otherwise."""
         started = time.perf_counter()
+        trail = _Trail()
         tried: set[str] = set()
         last_error: ProxyError | None = None
         lease: Lease | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        for _ in range(self.max_attempts):
             previous = lease
             try:
                 lease = self.pool.acquire(op.model, tried)
-            except (AllKeysCoolingDown, NoUsableKey):
+            except (AllKeysCoolingDown, NoUsableKey) as err:
+                trail.skip(err.skipped)
                 if previous is None:
+                    self._record_refused(op, trail, err, started)
                     raise
                 lease = None  # the keys not tried yet cannot serve: answer the last error
+            except ModelNotFound as err:
+                self._record_refused(op, trail, err, started, known_model=False)
+                raise
             if lease is None:
                 lease = previous
                 break
+            if lease.skipped:
+                trail.skip(lease.skipped)
             if previous is not None:
                 self._log_failover(op, previous, lease, last_error)
             tried.add(lease.id)
@@ -67,36 +79,38 @@ class AttemptLoop:
             except ProxyError as err:
                 # Refused before any upstream call (a parameter this provider cannot take):
                 # nothing happened to the key, so nothing of it changes or is named.
-                self.pool.report(lease, Outcome(NOT_SENT))
-                self._log_request(op, None, err.status, attempt, started)
+                self._report(trail, lease, Outcome(NOT_SENT))
+                self._log_request(op, None, err.status, trail, started, error=BAD_REQUEST)
                 raise
             try:
                 if op.stream:
-                    return self._stream(op, lease, upstream, started, attempt)
-                return self._complete(op, lease, upstream, started, attempt)
+                    return self._stream(op, lease, upstream, started, trail)
+                return self._complete(op, lease, upstream, started, trail)
             except ClientGone:
                 # Not the key's doing: it counts as served, and nobody is left to answer.
-                self.pool.report(lease, Outcome(CLIENT_GONE))
-                self._log_request(op, lease, ClientGone.status, attempt, started,
-                                  "client_closed")
+                self._report(trail, lease, Outcome(CLIENT_GONE))
+                self._log_request(op, lease, ClientGone.status, trail, started,
+                                  "client_closed", error=CLIENT_GONE)
                 raise
             except ProxyError as err:
                 if isinstance(err, UpstreamError):
                     # Providers echo the key they were sent, in any form.
                     err.message = clean_message(err.message, (lease.api_key,)) or err.message
                 failure = getattr(err, "failure", BAD_REQUEST)
-                self.pool.report(lease, Outcome(failure, message=err.message,
-                                                retry_after=getattr(err, "retry_after", None)))
+                self._report(trail, lease, Outcome(failure, message=err.message,
+                                                   retry_after=getattr(err, "retry_after",
+                                                                       None)))
                 if failure == BAD_REQUEST:
-                    self._log_request(op, lease, err.status, attempt, started,
-                                      request_id=getattr(err, "request_id", None))
+                    self._log_request(op, lease, err.status, trail, started,
+                                      request_id=getattr(err, "request_id", None),
+                                      error=BAD_REQUEST)
                     raise
                 last_error = err
             except Exception:
                 # A translation bug: count it against the attempt so the key's statistics
                 # still add up, and answer the generic envelope.
-                self.pool.report(lease, Outcome(PROXY_FAULT, message="internal error"))
-                self._log_request(op, lease, 500, attempt, started)
+                self._report(trail, lease, Outcome(PROXY_FAULT, message="internal error"))
+                self._log_request(op, lease, 500, trail, started, error=PROXY_FAULT)
                 raise
         assert last_error is not None
         if last_error.status == 429:
@@ -104,15 +118,23 @@ class AttemptLoop:
             wait = self.pool.soonest_recovery(op.model)
             if wait is not None:
                 last_error.retry_after = wait
-        self._log_request(op, lease, last_error.status, len(tried), started,
-                          request_id=getattr(last_error, "request_id", None))
+        self._log_request(op, lease, last_error.status, trail, started,
+                          request_id=getattr(last_error, "request_id", None),
+                          error=getattr(last_error, "failure", BAD_REQUEST))
         raise last_error
+
+    def _report(self, trail: "_Trail", lease: Lease, outcome: Outcome) -> None:
+        """Tell the pool what became of the attempt, and note it for the record."""
+        self.pool.report(lease, outcome)
+        trail.attempts.append(Attempt(lease.id, lease.provider, outcome.kind))
+        if outcome.usage is not None:
+            trail.usage = outcome.usage
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _complete(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
+    def _complete(self, op, lease: Lease, upstream, started: float, trail) -> Response:
         if isinstance(upstream, Answer):  # the operation answers for this key itself
-            return self._answered(op, lease, upstream, started, attempt, None)
+            return self._answered(op, lease, upstream, started, trail, None)
         sent_at = time.perf_counter()
         with _ClientWatched() as watched:
             resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
@@ -133,16 +155,16 @@ class AttemptLoop:
             raise UpstreamError("The upstream answered with a body that is not a valid "
                                 "answer in its format.", status=502,
                                 failure="server_error") from None
-        return self._answered(op, lease, answer, started, attempt, request_id)
+        return self._answered(op, lease, answer, started, trail, request_id)
 
-    def _answered(self, op, lease: Lease, answer: Answer, started: float, attempt: int,
+    def _answered(self, op, lease: Lease, answer: Answer, started: float, trail,
                   request_id: str | None) -> Response:
-        self.pool.report(lease, Outcome(OK, usage=answer.usage))
-        self._log_request(op, lease, 200, attempt, started, request_id=request_id)
+        self._report(trail, lease, Outcome(OK, usage=answer.usage))
+        self._log_request(op, lease, 200, trail, started, request_id=request_id)
         return Response(answer.body, 200, content_type=answer.content_type,
                         headers=_served_headers(op, lease, request_id))
 
-    def _stream(self, op, lease: Lease, upstream, started: float, attempt: int) -> Response:
+    def _stream(self, op, lease: Lease, upstream, started: float, trail) -> Response:
         sent_at = time.perf_counter()
         with _ClientWatched() as watched:  # until the head; iter_body watches the body
             resp = send(upstream.method, upstream.url, upstream.body, upstream.headers,
@@ -178,7 +200,7 @@ class AttemptLoop:
             raise UpstreamError("The proxy could not read the upstream stream.", status=502,
                                 failure="server_error") from None
         self.metrics.first_byte(lease.provider, op.model, time.perf_counter() - sent_at)
-        relay = _Relay(self, op, lease, resp, state, started, attempt, request_id)
+        relay = _Relay(self, op, lease, resp, state, started, trail, request_id)
         headers = {**SSE_HEADERS, **_served_headers(op, lease, request_id)}
         return Response(relay.body(first, payloads), 200,
                         content_type=op.client.stream_content_type, headers=headers)
@@ -191,8 +213,9 @@ class AttemptLoop:
         log.warning("failover model=%s from_key=%s to_key=%s reason=%s status=%s",
                     op.model, from_lease.id, to_lease.id, reason, getattr(err, "status", None))
 
-    def _log_request(self, op, lease, status, attempts, started, outcome=None,
-                     request_id=None) -> None:
+    def _log_request(self, op, lease, status, trail, started, outcome=None,
+                     request_id=None, error=None) -> None:
+        """The request's end: its metrics, its log line and its record, from one place."""
         seconds = time.perf_counter() - started
         provider = lease.provider if lease else "-"
         client_format = op.client.name
@@ -201,19 +224,62 @@ class AttemptLoop:
         if log.isEnabledFor(logging.INFO):
             log.info("request model=%s provider=%s key=%s status=%s attempts=%d "
                      "latency_ms=%.1f stream=%s format=%s%s%s", op.model, provider,
-                     lease.id if lease else "-", status, attempts, seconds * 1000,
-                     "true" if op.stream else "false", client_format,
+                     lease.id if lease else "-", status, len(trail.attempts),
+                     seconds * 1000, "true" if op.stream else "false", client_format,
                      f" outcome={outcome}" if outcome else "",
                      f" request_id={request_id}" if request_id else "")
+        if self.activity is not None:
+            served = lease if error is None or error == CLIENT_GONE else None
+            self.activity.request(
+                time=trail.wall, client_format=client_format,
+                model=op.model, stream=op.stream, status=status, error=error,
+                seconds=seconds, attempts=trail.attempts, skipped=trail.skipped,
+                served=served, usage=trail.usage, request_id=request_id, known_model=True)
+
+    def _record_refused(self, op, trail, err: ProxyError, started: float,
+                        known_model: bool = True) -> None:
+        """A request no key was tried for (unknown model, every key cooling or unusable):
+        recorded, but not a request that reached an upstream for the metrics."""
+        if self.activity is None:
+            return
+        self.activity.request(
+            time=trail.wall, client_format=op.client.name, model=op.model, stream=op.stream,
+            status=err.status, error=_refusal_kind(err), seconds=time.perf_counter() - started,
+            attempts=trail.attempts, skipped=trail.skipped, served=None, usage=None,
+            request_id=None, known_model=known_model)
+
+
+class _Trail:
+    """One request's way through the pool, for its record: when it came, each attempt's
+    key and outcome, the keys passed over (Skip values) and the tokens last reported."""
+
+    __slots__ = ("wall", "attempts", "skipped", "usage")
+
+    def __init__(self):
+        self.wall = time.time()
+        self.attempts: list[Attempt] = []
+        self.skipped: tuple = ()
+        self.usage: dict | None = None
+
+    def skip(self, skipped: tuple) -> None:
+        self.skipped = self.skipped + skipped if self.skipped else skipped
+
+
+def _refusal_kind(err: ProxyError) -> str:
+    if isinstance(err, AllKeysCoolingDown):
+        return ALL_COOLING
+    if isinstance(err, NoUsableKey):
+        return NoUsableKey.code
+    return err.code or "error"
 
 
 class _Relay:
     """One answered stream on its way to the client, and its report at the end."""
 
     def __init__(self, loop: AttemptLoop, op, lease: Lease, resp, state: StreamState,
-                 started: float, attempt: int, request_id: str | None):
+                 started: float, trail: _Trail, request_id: str | None):
         self.loop, self.op, self.lease, self.resp, self.state = loop, op, lease, resp, state
-        self.started, self.attempt, self.request_id = started, attempt, request_id
+        self.started, self.trail, self.request_id = started, trail, request_id
 
     def body(self, first: bytes, payloads):
         """The client's stream: forwarded payload by payload, closing the upstream at the end."""
@@ -251,14 +317,16 @@ class _Relay:
                 self.resp.close()
             if outcome == "broken":
                 self._finish(Outcome(STREAM, usage=self.state.usage, message=message), 502,
-                             outcome)
+                             outcome, STREAM)
             elif outcome == "client_closed":
-                self._finish(Outcome(CLIENT_GONE, usage=self.state.usage), 200, outcome)
+                self._finish(Outcome(CLIENT_GONE, usage=self.state.usage), 200, outcome,
+                             CLIENT_GONE)
 
-    def _finish(self, result: Outcome, status: int, outcome: str | None = "ok") -> None:
-        self.loop.pool.report(self.lease, result)
-        self.loop._log_request(self.op, self.lease, status, self.attempt, self.started,
-                               outcome, self.request_id)
+    def _finish(self, result: Outcome, status: int, outcome: str | None = "ok",
+                error: str | None = None) -> None:
+        self.loop._report(self.trail, self.lease, result)
+        self.loop._log_request(self.op, self.lease, status, self.trail, self.started,
+                               outcome, self.request_id, error)
 
 
 def _served_headers(op, lease: Lease, request_id: str | None) -> dict:
