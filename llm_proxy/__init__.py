@@ -24,7 +24,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         config = Config.from_env(config, dotenv_path=None)
 
     from . import chat, errors, keys_api, loop_guard, messages_api, redaction
-    from . import activity_api, embeddings_api, responses_api
+    from . import activity_api, embeddings_api, gemini_api, responses_api
     from .activity import make_activity
     from .attempts import AttemptLoop
     from .logs import setup_logging
@@ -56,16 +56,19 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_blueprint(messages_api.bp)
     app.register_blueprint(responses_api.bp)
     app.register_blueprint(embeddings_api.bp)
+    app.register_blueprint(gemini_api.bp)
     app.register_blueprint(keys_api.bp)
     app.register_blueprint(activity_api.bp)
 
     from flask_cors import CORS
-    # The anthropic SDKs in a browser send their key and API version as headers of their own.
+    # The anthropic and Google SDKs in a browser send their key (and Anthropic's API
+    # version) as headers of their own.
     CORS(app, origins=list(config.cors_origins),
          expose_headers=["Retry-After", "x-request-id", "x-llm-proxy-max-tokens-capped",
                          "x-llm-proxy-token-count", "x-llm-proxy-model", "x-llm-proxy-key"],
          allow_headers=["Authorization", "Content-Type", "x-api-key", "anthropic-version",
-                        "anthropic-beta", "anthropic-dangerous-direct-browser-access"],
+                        "anthropic-beta", "anthropic-dangerous-direct-browser-access",
+                        "x-goog-api-key", "x-goog-api-client"],
          max_age=600)
 
     @app.before_request

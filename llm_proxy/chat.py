@@ -1,8 +1,9 @@
 """Blueprint "chat": the OpenAI-compatible client routes."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from . import gemini_api
 from .auth import bearer_token, guard_client_route
 from .errors import ModelNotFound
 from .formats.openai_chat import CHAT, ChatOperation, parse_chat_request
@@ -12,6 +13,9 @@ bp = Blueprint("chat", __name__)
 
 @bp.before_request
 def _check_proxy_token():
+    if request.method == "GET" and gemini_api.google_style():
+        gemini_api.check_google_token()  # Google's SDKs list models here too
+        return
     guard_client_route(CHAT, bearer_token(), "'Authorization: Bearer <token>'")
 
 
@@ -26,7 +30,10 @@ def chat_completions():
 @bp.get("/models")
 @bp.get("/v1/models")
 def list_models():
-    """OpenAI's model list: every model with at least one configured key."""
+    """OpenAI's model list: every model with at least one configured key (Gemini's list
+    for a client that sends its key as Google's SDKs do)."""
+    if gemini_api.google_style():
+        return gemini_api.list_models()
     pool = current_app.extensions["llm_proxy.pool"]
     data = [{"id": model, "object": "model", "created": 0, "owned_by": provider}
             for model, provider in pool.models()]
@@ -36,7 +43,9 @@ def list_models():
 @bp.get("/models/<path:model>")
 @bp.get("/v1/models/<path:model>")
 def get_model(model: str):
-    """One model in OpenAI's format, or 404 model_not_found."""
+    """One model in OpenAI's format, or 404 model_not_found (Gemini's for Google's SDKs)."""
+    if gemini_api.google_style():
+        return gemini_api.get_model(model)
     for name, provider in current_app.extensions["llm_proxy.pool"].models():
         if name == model:
             return jsonify({"id": name, "object": "model", "created": 0, "owned_by": provider})

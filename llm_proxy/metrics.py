@@ -33,6 +33,16 @@ CLIENT_PATHS = {"/chat/completions": "openai-chat", "/v1/chat/completions": "ope
                 "/responses": "openai-responses", "/v1/responses": "openai-responses",
                 "/embeddings": "openai-embeddings", "/v1/embeddings": "openai-embeddings"}
 
+# Gemini's routes name their model: /v1beta/models/{model}:{method} (and /v1/...).
+GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
+
+
+def gemini_format(path) -> str | None:
+    """"gemini" for a call of a model's method in Gemini's API, else None."""
+    if path and ":" in path and path.startswith(GEMINI_PREFIXES):
+        return "gemini"
+    return None
+
 
 def status_class(status: int) -> str:
     """'2xx', '4xx', '5xx' … from an HTTP status."""
@@ -123,7 +133,8 @@ class Metrics:
         started, sent = self.request_started, self.response_sent
 
         def app(environ, start_response):
-            client_format = CLIENT_PATHS.get(environ.get("PATH_INFO"))
+            path = environ.get("PATH_INFO")
+            client_format = CLIENT_PATHS.get(path) or gemini_format(path)
             if client_format is None:
                 return wsgi_app(environ, start_response)
             status = [500]

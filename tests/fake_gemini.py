@@ -11,7 +11,9 @@ outright so that a key leaking into URLs fails the tests.
 
 `models/{model}:batchEmbedContents` (https://ai.google.dev/api/embeddings) takes one
 EmbedContentRequest per text, each naming the URL's model, and answers one
-`{"values": [...]}` per request (3072 values, or `outputDimensionality`).
+`{"values": [...]}` per request (3072 values, or `outputDimensionality`);
+`models/{model}:embedContent` takes one such request (its `model` optional) and answers
+`{"embedding": {"values": [...]}}`.
 
 `models/{model}:countTokens` (https://ai.google.dev/api/tokens) takes `contents` or a
 whole `generateContentRequest`, which must name its model, and answers `totalTokens`.
@@ -356,7 +358,7 @@ class FakeGemini(FakeUpstream):
                 {"name": "models/gemini-2.5-flash", "displayName": "Gemini 2.5 Flash",
                  "supportedGenerationMethods": ["generateContent", "countTokens"]}]})
         match = re.fullmatch(r"/v1beta/models/([A-Za-z0-9._-]+):(generateContent|"
-                             r"streamGenerateContent|countTokens|batchEmbedContents)", call.path)
+                             r"streamGenerateContent|countTokens|embedContent|batchEmbedContents)", call.path)
         if not match:
             return google_error(404, "NOT_FOUND", f"The requested URL {call.path} was not "
                                                   "found on this server.")
@@ -364,6 +366,8 @@ class FakeGemini(FakeUpstream):
             return google_error(405, "METHOD_NOT_ALLOWED", "Method not allowed.")
         if match.group(2) == "batchEmbedContents":
             return self._auth(call) or self._embed(call, match.group(1))
+        if match.group(2) == "embedContent":
+            return self._auth(call) or self._embed_one(call, match.group(1))
         if match.group(2) == "countTokens":
             return self._auth(call) or self._count(call, match.group(1))
         streaming = match.group(2) == "streamGenerateContent"
@@ -393,6 +397,35 @@ class FakeGemini(FakeUpstream):
         return Reply(200, {"totalTokens": total,
                            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
 
+    def _embed_one(self, call: Call, model: str):
+        """embedContent: one EmbedContentRequest (its `model` optional), one embedding."""
+        body = call.body
+        if not isinstance(body, dict):
+            return invalid("Invalid JSON payload received. Expected an object.")
+        problem, values = self._vector(body, model, "")
+        return problem or Reply(200, {"embedding": {"values": values}})
+
+    def _vector(self, one, model: str, where: str, model_required: bool = False):
+        """(problem, values) for one EmbedContentRequest."""
+        if not isinstance(one, dict) or set(one) - {"model", "content", "taskType", "title",
+                                                    "outputDimensionality"}:
+            return invalid(f"Invalid JSON payload received. Unknown name at '{where}': Cannot "
+                           "find field."), None
+        if (model_required or "model" in one) and one.get("model") != f"models/{model}":
+            return invalid(f"* BatchEmbedContentsRequest.model: Model names should match "
+                           f"in {where}.\n"), None
+        parts = (one.get("content") or {}).get("parts")
+        if not parts or not all(isinstance(p.get("text"), str) for p in parts):
+            return invalid(f"* EmbedContentRequest.{where}content.parts: only text parts are "
+                           "embedded.\n"), None
+        size = one.get("outputDimensionality", 3072)
+        if not isinstance(size, int) or not 1 <= size <= 3072:
+            return invalid(f"* EmbedContentRequest.{where}output_dimensionality: must be "
+                           "between 1 and 3072.\n"), None
+        text = "".join(p["text"] for p in parts)
+        seed = sum(text.encode()) % 89
+        return None, [((seed + k) % 8) / 8 for k in range(size)]
+
     def _embed(self, call: Call, model: str):
         body = call.body
         if not isinstance(body, dict) or set(body) != {"requests"} or \
@@ -401,24 +434,10 @@ class FakeGemini(FakeUpstream):
                            "BatchEmbedContentsRequest.")
         out = []
         for i, one in enumerate(body["requests"]):
-            if not isinstance(one, dict) or set(one) - {"model", "content", "taskType", "title",
-                                                        "outputDimensionality"}:
-                return invalid(f"Invalid JSON payload received. Unknown name at "
-                               f"'requests[{i}]': Cannot find field.")
-            if one.get("model") != f"models/{model}":
-                return invalid(f"* BatchEmbedContentsRequest.model: Model names should match "
-                               f"in requests[{i}].\n")
-            parts = (one.get("content") or {}).get("parts")
-            if not parts or not all(isinstance(p.get("text"), str) for p in parts):
-                return invalid(f"* BatchEmbedContentsRequest.requests[{i}].content.parts: "
-                               "only text parts are embedded.\n")
-            size = one.get("outputDimensionality", 3072)
-            if not isinstance(size, int) or not 1 <= size <= 3072:
-                return invalid("* BatchEmbedContentsRequest.requests[{i}]."
-                               "output_dimensionality: must be between 1 and 3072.\n")
-            text = "".join(p["text"] for p in parts)
-            seed = sum(text.encode()) % 89
-            out.append({"values": [((seed + k) % 8) / 8 for k in range(size)]})
+            problem, values = self._vector(one, model, f"requests[{i}]", model_required=True)
+            if problem:
+                return problem
+            out.append({"values": values})
         return Reply(200, {"embeddings": out})
 
     def _auth(self, call: Call):
@@ -438,7 +457,11 @@ class FakeGemini(FakeUpstream):
                      and any("text" in p for p in c["parts"])), default=0)
         for content in contents[start:]:
             calls = [p for p in content["parts"] if "functionCall" in p]
-            if calls and calls[0].get("thoughtSignature") not in self.signatures | DUMMY_SIGNATURES:
+            signature = calls[0].get("thoughtSignature") if calls else None
+            # bytes fields come in standard or URL-safe base64 (the SDKs send the latter).
+            if isinstance(signature, str):
+                signature = signature.replace("-", "+").replace("_", "/")
+            if calls and signature not in self.signatures | DUMMY_SIGNATURES:
                 return invalid("Function call is missing a thought_signature in functionCall "
                                "parts. This is required for tools to work correctly, and "
                                "missing thought_signature may lead to degraded model "
