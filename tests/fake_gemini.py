@@ -459,9 +459,9 @@ class FakeGemini(FakeUpstream):
             calls = [p for p in content["parts"] if "functionCall" in p]
             signature = calls[0].get("thoughtSignature") if calls else None
             # bytes fields come in standard or URL-safe base64 (the SDKs send the latter).
-            if isinstance(signature, str):
-                signature = signature.replace("-", "+").replace("_", "/")
-            if calls and signature not in self.signatures | DUMMY_SIGNATURES:
+            standard = signature.replace("-", "+").replace("_", "/") \
+                if isinstance(signature, str) else None
+            if calls and signature not in DUMMY_SIGNATURES and standard not in self.signatures:
                 return invalid("Function call is missing a thought_signature in functionCall "
                                "parts. This is required for tools to work correctly, and "
                                "missing thought_signature may lead to degraded model "

@@ -122,7 +122,7 @@ def test_a_wrong_content_type_and_a_wrong_method(proxy):
     ("generationConfig", {"thinkingConfig": {"thinkingLevel": "extreme"}}),
     ("generationConfig", {"responseMimeType": "text/x.enum"}),
     ("generationConfig", {"responseMimeType": "application/json", "responseJsonSchema": 1}),
-    ("generationConfig", {"topK": 3}),
+    ("generationConfig", {"topK": "many"}),
     ("contents", [{"role": "model", "parts": [{"functionCall": {"name": "f"}}]},
                   {"role": "user", "parts": [{"functionResponse": {"name": "g",
                                                                    "response": {}}}]}]),

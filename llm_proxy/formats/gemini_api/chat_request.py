@@ -7,7 +7,7 @@ MP3 input audio), functionCall and functionResponse; `systemInstruction`; functi
 declarations as tools, `toolConfig`, and the `generationConfig` the target can carry.
 Thought summaries and thought signatures of earlier turns are Gemini's own and left out,
 as is what only tunes Google's service (`safetySettings`, `mediaResolution`, civic
-answers). A field that would change the answer and cannot be carried (Google's tools,
+answers) and, for OpenAI-style targets, which have no such knob, `topK`. A field that would change the answer and cannot be carried (Google's tools,
 files, cached content, several candidates, other output modalities) is a 400 naming it,
 as is an unknown one, which Gemini itself refuses.
 """
@@ -343,10 +343,12 @@ def _generation(config, provider: str, model: str, out: dict) -> int | None:
             out[chat_name] = _number(config[name], f"generationConfig.{name}",
                                      integer=name == "seed")
     if config.get("topK") is not None:
-        if provider != "anthropic":  # Anthropic's adapter carries top_k; OpenAI's API has none
-            raise InvalidRequest("generationConfig.topK: not supported for this model (its API "
-                                 "has no top-k sampling).", param="generationConfig.topK")
-        out["top_k"] = _number(config["topK"], "generationConfig.topK", integer=True)
+        top_k = _number(config["topK"], "generationConfig.topK", integer=True)
+        # Anthropic's adapter carries top_k. OpenAI's API has none, and Gemini CLI sends
+        # topK with every request: a refinement of the sampling that temperature and topP
+        # already shape, it is left out there rather than refused.
+        if provider == "anthropic":
+            out["top_k"] = top_k
     count = config.get("candidateCount")
     if count is not None and count != 1:
         raise InvalidRequest("generationConfig.candidateCount: only 1 candidate can be asked "
