@@ -4,7 +4,7 @@ gunicorn builds its error and access handlers from its flags (--log-level, --err
 --access-logfile); they are kept, and only adjusted: console output goes to stdout, where
 the application logs, and gunicorn's own lines take the application's format, text
 (`2026-12-02 07:59:18,042 INFO gunicorn.error: ...`) or, with LOG_FORMAT=json, JSON lines
-(the access log too).
+(the access log too). A token sent in a URL's query (`?key=`) is masked in every line.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 
 from gunicorn.glogging import Logger
 
-from .logs import JsonFormatter, TextFormatter
+from .logs import JsonFormatter, TextFormatter, redact_query
 
 
 class StdoutLogger(Logger):
@@ -23,8 +23,18 @@ class StdoutLogger(Logger):
         for handler in self.error_log.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
                 handler.setStream(sys.stdout)
-            # The access log keeps its own line (access_log_format says what it holds).
             handler.setFormatter(TextFormatter())
+        # The access log keeps its own line (access_log_format says what it holds).
+
+    def atoms(self, resp, req, environ, request_time):
+        """The access log's values, with any credential in the query string masked (a
+        format with %(r)s or %(q)s shows it)."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name, value in atoms.items():
+            if isinstance(value, str) and "=" in value:
+                bare = name in ("q", "{query_string}e")  # no "?" in front of these
+                atoms[name] = redact_query("?" + value)[1:] if bare else redact_query(value)
+        return atoms
 
 
 class JsonLogger(StdoutLogger):

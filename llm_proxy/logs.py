@@ -10,6 +10,19 @@ import time
 _HANDLER_NAME = "llm_proxy"
 
 
+# A client may send its token in a URL (Google's SDKs take `?key=`): a line that shows a
+# URL's query (an access log format with %(r)s or %(q)s, say) never shows its value.
+_QUERY_SECRET = re.compile(r"([?&](?:key|api_key|apikey|access_token|token)=)[^&\s\"']+",
+                           re.I)
+
+
+def redact_query(text: str) -> str:
+    """`text` with the value of every credential-like query parameter masked."""
+    if "=" not in text:
+        return text
+    return _QUERY_SECRET.sub(r"\1…", text)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the message's fields."""
 
@@ -17,7 +30,7 @@ class JsonFormatter(logging.Formatter):
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
                  + f".{int(record.msecs):03d}Z",
                  "level": record.levelname, "logger": record.name}
-        message = record.getMessage()
+        message = redact_query(record.getMessage())
         entry["message"] = message
         # "event words k=v k=v" messages become fields too, so JSON users can filter on them.
         event, fields = split_fields(message)
@@ -43,6 +56,9 @@ class TextFormatter(logging.Formatter):
             text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             self._second = (second, text)
         return f"{text},{int(record.msecs):03d}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_query(super().format(record))
 
 
 _FIELD = re.compile(r"([a-z_][a-z0-9_]*)=(.*)", re.S)

@@ -18,6 +18,8 @@ from google.genai import errors
 from gunicorn_process import Gunicorn
 from helpers import good_key
 
+from llm_proxy.logs import redact_query
+
 GENERATE = f"/v1beta/models/{MODEL}:generateContent"
 HI = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
@@ -193,13 +195,17 @@ def test_metrics_and_logs_name_the_format(proxy, proxy_logs):
     assert any("format=gemini" in line for line in proxy_logs)
 
 
-def test_the_token_in_the_query_is_never_logged(tmp_path, gemini_upstream):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_token_in_the_query_is_never_logged(tmp_path, gemini_upstream, log_format):
     secret = "query-token-never-logged-0123"
+    # An access log format that shows the request line, query string and all.
     server = Gunicorn(tmp_path / "gunicorn.log", [entry("gemini", gemini_upstream)],
-                      env={"PROXY_TOKENS": secret, "ADMIN_TOKEN": "admin-token-0123456789"},
-                      access_log=True)
+                      env={"PROXY_TOKENS": secret, "ADMIN_TOKEN": "admin-token-0123456789",
+                           "LOG_FORMAT": log_format},
+                      args=["--access-logformat", '"%(r)s" %(s)s q=%(q)s'], access_log=True)
     try:
-        ok = requests.post(server.url + GENERATE, params={"key": secret}, json=HI, timeout=10)
+        ok = requests.post(server.url + GENERATE, params={"key": secret, "alt": "x"}, json=HI,
+                           timeout=10)
         assert ok.status_code == 200, ok.text
         wrong = requests.post(server.url + GENERATE, params={"key": secret + "x"}, json=HI,
                               timeout=10)
@@ -207,5 +213,19 @@ def test_the_token_in_the_query_is_never_logged(tmp_path, gemini_upstream):
         assert secret not in wrong.text
     finally:
         output = server.stop()
-    assert f"POST /v1beta/models/{MODEL}:generateContent" in output  # the access log is on
-    assert secret not in output and "?key" not in output
+    # The access log is on and shows the query, the token masked.
+    lines = [json.loads(line)["message"] if log_format == "json" else line
+             for line in output.splitlines() if line.strip()]
+    assert any(f'"POST /v1beta/models/{MODEL}:generateContent?key=…&alt=x HTTP/1.1" 200 '
+               "q=key=…&alt=x" in line for line in lines), output
+    assert secret not in output
+
+
+def test_log_lines_mask_credentials_in_query_strings():
+    assert redact_query("GET /v1beta/models?key=abc123&pageSize=5 200") == \
+        "GET /v1beta/models?key=…&pageSize=5 200"
+    assert redact_query('"POST /x?alt=sse&KEY=s3cr3t HTTP/1.1"') == '"POST /x?alt=sse&KEY=… HTTP/1.1"'
+    assert redact_query("?access_token=t&api_key=k") == "?access_token=…&api_key=…"
+    # The proxy's own fields (key ids) are not query strings.
+    line = "request model=m provider=gemini key=3f9a1c2b7d4e status=200 from_key=a to_key=b"
+    assert redact_query(line) == line

@@ -185,6 +185,25 @@ def test_a_function_response_without_ids_finds_its_call_by_name(proxy, provider,
         {"text": 'The tool said: {"t": 3}'}]
 
 
+def test_a_function_response_whose_id_names_no_call_finds_it_by_name(proxy, provider, fake):
+    body = {"contents": [
+        {"role": "user", "parts": [{"text": "Weather?"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}}},
+                                    {"functionCall": {"id": "c2", "name": "get_time"}}]},
+        {"role": "user", "parts": [{"functionResponse": {"id": "c2", "name": "get_time",
+                                                         "response": {"t": "noon"}}},
+                                   {"functionResponse": {"id": "other", "name": "get_weather",
+                                                         "response": {"t": 3}}}]}],
+        "tools": [{"functionDeclarations": [{"name": "get_weather"}, {"name": "get_time"}]}]}
+    resp = post(proxy, "generateContent", body)
+    assert resp.status_code == 200, resp.text
+    if provider == "openai":
+        calls = sent(fake)["messages"][1]["tool_calls"]
+        results = sent(fake)["messages"][2:4]
+        assert [r["tool_call_id"] for r in results] == [calls[1]["id"], calls[0]["id"]] == \
+            ["c2", "call_1_0"]
+
+
 def test_count_tokens_is_an_estimate_said_so(proxy, provider, fake):
     client = genai_client(proxy)
     counted = client.models.count_tokens(model=MODEL, contents="Hello there")

@@ -125,10 +125,13 @@ class _CallIds:
 
     def answered(self, response: dict, where: str) -> str:
         given = response.get("id")
-        for i, (call_id, name) in enumerate(self.open):
-            if call_id == given or (not given and name == response["name"]):
-                del self.open[i]
-                return call_id
+        # By id first; a response whose id names no call (or that has none) by name.
+        for matches in (lambda call_id, name: call_id == given,
+                        lambda call_id, name: name == response["name"]):
+            for i, (call_id, name) in enumerate(self.open):
+                if matches(call_id, name):
+                    del self.open[i]
+                    return call_id
         raise InvalidRequest(f"{where}.functionResponse: Please ensure that function response "
                              "parts answer the function calls of the turn before.",
                              param=f"{where}.functionResponse")
