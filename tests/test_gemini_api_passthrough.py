@@ -11,6 +11,7 @@ import json
 import pytest
 import requests
 from fake_gemini import candidate, quota_exceeded, sse_event
+from fake_upstream import Stream
 from gemini_api_common import MODEL, TOKEN, genai_client
 from gemini_common import gem_key
 from google.genai import errors, types
@@ -117,6 +118,24 @@ def test_a_stream_that_stops_unfinished_ends_with_an_error_event(proxy, gemini_u
               for block in resp.text.strip().split("\r\n\r\n")]
     assert events[0]["candidates"][0]["content"]["parts"] == [{"text": "Un"}]
     assert events[-1]["error"]["status"] == "UNAVAILABLE"
+
+
+def test_a_stream_whose_first_event_is_an_error_moves_to_the_next_key(proxy, gemini_upstream):
+    gemini_upstream.fail(gem_key(0), Stream([sse_event({"error": {
+        "code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})]))
+    client = genai_client(proxy)
+    pieces = [c.text for c in client.models.generate_content_stream(model=MODEL, contents="hi")]
+    assert "".join(pieces) == "Hello from Gemini."
+    assert gemini_upstream.keys_used(":streamGenerateContent") == [gem_key(0), gem_key(1)]
+
+
+def test_a_blocked_prompt_is_relayed_as_a_whole_answer(proxy, gemini_upstream):
+    blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "responseId": "b"}
+    gemini_upstream.script([blocked])
+    resp = requests.post(proxy.url + f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+                         json={"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
+                         headers={"x-goog-api-key": TOKEN}, timeout=10)
+    assert resp.content == sse_event(blocked)
 
 
 def test_function_calls_round_trip_with_their_signatures(proxy, gemini_upstream):

@@ -13,9 +13,10 @@ import requests
 from anthropic_common import ant_key
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
+from fake_upstream import Stream, sse
 from gemini_api_common import TOKEN, entry, genai_client
 from google.genai import errors, types
-from helpers import good_key
+from helpers import good_key, wait_for
 
 from llm_proxy.formats.gemini_api import chat_stream
 from llm_proxy.formats.gemini_api.from_chat import response_body
@@ -331,6 +332,33 @@ def test_an_upstream_error_of_a_translated_key_is_in_googles_envelope(proxy, pro
     assert "too long" in error["message"]
 
 
+def test_a_stream_that_breaks_midway_ends_with_googles_error_event(make_proxy):
+    fake = FakeOpenAI(valid_keys={good_key(0)})
+    try:
+        proxy = make_proxy([entry("openai", fake, model="gpt-4o")], PROXY_TOKENS=TOKEN)
+        chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+                 "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": "Hel"},
+                                                 "finish_reason": None}]}
+        fake.fail(good_key(0), Stream([sse(chunk), sse(chunk)], drop_after=2))
+        resp = requests.post(proxy.url + "/v1beta/models/gpt-4o:streamGenerateContent",
+                             params={"alt": "sse", "key": TOKEN}, timeout=10,
+                             json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+        assert resp.status_code == 200
+        events = [json.loads(block.removeprefix("data: "))
+                  for block in resp.text.strip().split("\r\n\r\n")]
+        assert [e["candidates"][0]["content"]["parts"] for e in events[:2]] == \
+            [[{"text": "Hel"}], [{"text": "Hel"}]]
+        assert events[-1]["error"]["status"] == "UNAVAILABLE"
+        assert len(events) == 3  # no finishReason passes for a whole answer
+        def broken() -> bool:
+            stats = proxy.admin("GET", "/api/keys").json()["keys"][0]["stats"]
+            return stats["failures_by_kind"].get("stream_broken") == 1 and \
+                stats["successes"] == 0
+        assert wait_for(broken)
+    finally:
+        fake.close()
+
+
 def test_an_answer_cut_by_max_tokens_finishes_with_max_tokens():
     completion = {"id": "chatcmpl-1", "choices": [{"index": 0, "finish_reason": "length",
                                                    "message": {"role": "assistant",
@@ -351,3 +379,20 @@ def test_an_answer_cut_by_max_tokens_finishes_with_max_tokens():
     assert events[0]["candidates"][0]["content"]["parts"] == [{"text": "Once"}]
     assert events[-1]["candidates"][0]["finishReason"] == "MAX_TOKENS"
     assert events[-1]["usageMetadata"] == body["usageMetadata"]
+
+
+def test_a_model_with_keys_of_several_providers_serves_each_request_its_way(make_proxy,
+                                                                           gemini_upstream):
+    fake = FakeOpenAI(valid_keys={good_key(0)})
+    try:
+        proxy = make_proxy([entry("gemini", gemini_upstream, model="mixed"),
+                            entry("openai", fake, model="mixed")], PROXY_TOKENS=TOKEN)
+        client = genai_client(proxy)
+        texts = [client.models.generate_content(model="mixed", contents="hi").text
+                 for _ in range(2)]
+        assert texts == ["Hello from Gemini.", "Hello from the fake."]
+        assert gemini_upstream.calls[-1].path == "/v1beta/models/mixed:generateContent"
+        assert fake.calls[-1].path == "/v1/chat/completions"
+        assert len(gemini_upstream.calls) == len(fake.calls) == 1
+    finally:
+        fake.close()
