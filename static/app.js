@@ -1,4 +1,5 @@
-/* The key management page: signing in, the refresh loop, and wiring the parts together. */
+/* The key management page: signing in, the refresh loop, and wiring the parts together
+   (keys, usage and recent-requests views). */
 import { fillProviders, initAddKeys } from "./js/add_keys.js";
 import { api, describe } from "./js/api.js";
 import { $, setAttr, setText, showMessage } from "./js/dom.js";
@@ -7,6 +8,8 @@ import { applyFilter, clearKeys, render, repaintRows, repaintTimes } from "./js/
 import { hooks, REFRESH_MS, state } from "./js/state.js";
 import { copySkeleton } from "./js/skeleton.js";
 import { renderStoreNote } from "./js/store_note.js";
+import { initUsage } from "./js/usage_view.js";
+import { enterViews, initViews, refreshView, stopViews } from "./js/views.js";
 
 const TOKEN_STORE = "llm-proxy.admin-token";
 
@@ -81,6 +84,7 @@ function signInError(err, how) {
 function showSignIn(error, prefill) {
   state.signedIn = false;
   stopTimers();
+  stopViews();
   clearKeys();
   $("app").hidden = true;
   $("session").hidden = true;
@@ -109,6 +113,7 @@ function enterApp(keys, how) {
   fillProviders().then((ok) => { if (ok) repaintRows(); });
   scheduleRefresh();
   timers.tick = setInterval(tick, 1000);
+  enterViews();
   if (how === "form") $("main").focus();
 }
 
@@ -212,7 +217,7 @@ function start() {
     signIn([token], "form");
   });
   $("sign-out").addEventListener("click", signOut);
-  $("refresh-now").addEventListener("click", refresh);
+  $("refresh-now").addEventListener("click", () => { refresh(); refreshView(); });
   $("copy-keys").addEventListener("click", copySkeleton);
   $("filter").addEventListener("input", (ev) => {
     state.filter = ev.target.value;
@@ -220,6 +225,8 @@ function start() {
   });
   initAddKeys();
   initDeleteDialog();
+  initViews();
+  initUsage();
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.signedIn) refresh();
   });

@@ -6,6 +6,7 @@ never a body, a prompt, a secret or an upstream message.
 """
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from ..pool.lease import CLIENT_GONE, NOT_SENT, OK
@@ -35,6 +36,7 @@ def build(*, time: float, client_format: str, model: str, stream: bool, status: 
     """
     prompt, completion = tokens_of(usage)
     return {
+        "id": os.urandom(6).hex(),  # names the record on the page across refreshes
         "time": round(time, 3),
         "format": client_format,
         "model": model[:NAME_CHARS],
