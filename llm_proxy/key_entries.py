@@ -10,7 +10,9 @@ from .providers import PROVIDERS, canonical_provider
 
 # Providers without a default endpoint: each user's own server or Azure resource.
 NEEDS_BASE_URL = ("openai-compatible", "azure")
-ENTRY_FIELDS = ("provider", "model", "api_key", "base_url", "enabled")
+# Routing fields (SPEC §10): optional, null (or "") meaning "not set".
+ROUTING_FIELDS = ("upstream_model", "api_version", "rpm", "quota_group")
+ENTRY_FIELDS = ("provider", "model", "api_key", "base_url", "enabled", *ROUTING_FIELDS)
 
 
 class EntryError(ValueError):
@@ -24,6 +26,12 @@ class EntryError(ValueError):
 MAX_MODEL_CHARS = 256
 MAX_API_KEY_CHARS = 4096
 MAX_BASE_URL_CHARS = 2048
+MAX_GROUP_CHARS = 128
+# An rpm above this is a typo (a key serving 100,000 requests a minute needs no pacing).
+MAX_RPM = 100_000
+# Azure's versions are dates with an optional "-preview" (2024-10-21, 2025-04-01-preview)
+# or a word ("v1", "latest", "preview"): they go into the query string as they are.
+_API_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Gemini puts the model into the URL path (/v1beta/models/{model}:generateContent), so
 # its names are held to the characters Google's model ids use.
 _GEMINI_MODEL = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
@@ -52,6 +60,9 @@ def validate_entry(item, *, partial: bool = False, provider: str | None = None) 
         if not isinstance(item["enabled"], bool):
             raise EntryError("enabled", "must be true or false")
         out["enabled"] = item["enabled"]
+    for name in ROUTING_FIELDS:
+        if name in item:
+            out[name] = _ROUTING_CHECKS[name](item[name], provider)
     if (provider in NEEDS_BASE_URL and not out.get("base_url")
             and ("base_url" in out or not partial)):
         raise EntryError("base_url", f"is required for provider {provider}")
@@ -67,22 +78,69 @@ def _validate_provider(raw) -> str:
     return provider
 
 
-def _validate_model(model, provider: str | None) -> str:
+def _validate_model(model, provider: str | None, name: str = "model") -> str:
     if model is None:
-        raise EntryError("model", "is missing")
+        raise EntryError(name, "is missing")
     if not isinstance(model, str) or not model.strip():
-        raise EntryError("model", "must be a non-empty string")
+        raise EntryError(name, "must be a non-empty string")
     model = model.strip()
     if len(model) > MAX_MODEL_CHARS:
-        raise EntryError("model", f"must be at most {MAX_MODEL_CHARS} characters")
+        raise EntryError(name, f"must be at most {MAX_MODEL_CHARS} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in model):
-        raise EntryError("model", "must not contain control characters")
-    _unicode_text(model, "model")
+        raise EntryError(name, "must not contain control characters")
+    _unicode_text(model, name)
+    if "," in model and name == "model":
+        # A comma-separated model in a request is a list of fallbacks (SPEC §10).
+        raise EntryError(name, "must not contain ',' (a comma separates fallback models "
+                               "in requests)")
     if provider == "gemini" and (not _GEMINI_MODEL.fullmatch(model)
                                  or ".." in model.split("/")):
-        raise EntryError("model", "must be a Gemini model id (letters, digits, '.', '-', "
-                                  "'_' and '/')")
+        raise EntryError(name, "must be a Gemini model id (letters, digits, '.', '-', "
+                               "'_' and '/')")
     return model
+
+
+def _validate_upstream_model(value, provider: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    return _validate_model(value, provider, "upstream_model")
+
+
+def _validate_api_version(value, provider: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _API_VERSION.fullmatch(value.strip()):
+        raise EntryError("api_version", "must be an API version such as 2024-10-21 "
+                                        "(letters, digits, '.', '-', '_')")
+    return value.strip()
+
+
+def _validate_rpm(value, provider: str | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RPM:
+        raise EntryError("rpm", f"must be a whole number from 1 to {MAX_RPM}, or null "
+                                "for no limit")
+    return value
+
+
+def _validate_quota_group(value, provider: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise EntryError("quota_group", "must be a non-empty string, or null for none")
+    value = value.strip()
+    if len(value) > MAX_GROUP_CHARS:
+        raise EntryError("quota_group", f"must be at most {MAX_GROUP_CHARS} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise EntryError("quota_group", "must not contain control characters")
+    _unicode_text(value, "quota_group")
+    return value
+
+
+_ROUTING_CHECKS = {"upstream_model": _validate_upstream_model,
+                   "api_version": _validate_api_version, "rpm": _validate_rpm,
+                   "quota_group": _validate_quota_group}
 
 
 def _validate_api_key(api_key) -> str:

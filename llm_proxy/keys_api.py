@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from .auth import is_cors_preflight, require_token
 from .errors import InvalidRequest, NotFound
-from .key_entries import ENTRY_FIELDS, EntryError, validate_entry
+from .key_entries import ENTRY_FIELDS, ROUTING_FIELDS, EntryError, validate_entry
 from .key_view import public_view
 from .pool import KeyPool
 from .providers import ALIASES, DEFAULT_BASE_URLS
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("keys", __name__, url_prefix="/api")
 
-EDITABLE = ("api_key", "base_url", "enabled", "model")
+EDITABLE = ("api_key", "base_url", "enabled", "model", *ROUTING_FIELDS)
 DELETE_FIELDS = ("provider", "model", "api_key")
 
 
@@ -85,7 +85,7 @@ def get_key(key_id: str):
 
 @bp.patch("/keys/<key_id>")
 def edit_key(key_id: str):
-    """Change a key's api_key, base_url, enabled flag or model."""
+    """Change a key's api_key, base_url, enabled flag, model or routing fields."""
     pool = _pool()
     key = pool.get(key_id)
     body = _json_body()

@@ -8,7 +8,8 @@ from fake_openai import FakeOpenAI, error
 
 
 KEY_FIELDS = {"id", "provider", "model", "api_key", "base_url", "enabled", "status",
-              "cooldown_until", "source", "stats"}
+              "cooldown_until", "source", "stats", "upstream_model", "api_version", "rpm",
+              "quota_group"}
 
 
 STATS_FIELDS = {"requests", "successes", "failures", "prompt_tokens", "completion_tokens",

@@ -7,6 +7,7 @@ providers it passes the body through as sent.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Iterator
 
 from flask import request
@@ -14,6 +15,7 @@ from flask import request
 from ..errors import InvalidRequest, ProxyError, UpstreamError
 from ..providers import adapter_for
 from ..providers.base import ChatRequest, StreamState, UpstreamRequest
+from ..providers.model_names import answer_name
 from ..request_body import read_body
 from ..sse import SSEEvent
 from .base import Answer, ClientFormat, Operation
@@ -54,7 +56,7 @@ class ChatOperation(Operation):
     client = CHAT
 
     def __init__(self, chat: ChatRequest):
-        self.chat = chat
+        self.request = self.chat = chat
         self.model = chat.model
         self.stream = chat.stream
         self._adapter = None
@@ -66,7 +68,13 @@ class ChatOperation(Operation):
         return adapter
 
     def upstream_request(self, lease) -> UpstreamRequest:
-        return self._for(lease.provider).build_request(self.chat, lease)
+        # The attempt's view of the request: the model is the one this key serves (one of
+        # a fallback list), and an alias's answer is given the client's name back.
+        chat, rename = self.request, answer_name(lease)
+        if lease.model != chat.model or rename:
+            chat = replace(chat, model=lease.model, answer_model=rename)
+        self.chat = chat
+        return self._for(lease.provider).build_request(chat, lease)
 
     def answer(self, content: bytes) -> Answer:
         completion = self._adapter.parse_response(self.chat, content)

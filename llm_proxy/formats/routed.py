@@ -2,8 +2,9 @@
 
 A model's pool may mix providers, so the route is chosen for each attempt's key and kept
 for the rest of that attempt: a key speaking the client's format gets the request as sent
-(passthrough), others a translation. A route is made once per provider and model and
-reused when failover meets the same kind of key again.
+(passthrough), others a translation. A route is made once per provider, upstream model
+and client model (the one of a fallback list the key serves) and reused when failover
+meets the same kind of key again.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from .base import Answer, Operation
 
 
 class RoutedOperation(Operation):
-    """Subclasses set `client` and make the route for a (provider, wire model) pair."""
+    """Subclasses set `client` and make the route for a (provider, wire model, served
+    model) triple: `served` is the client's name of the model the key serves, which the
+    answer carries."""
 
     def __init__(self, req):
         self.req = req
@@ -25,11 +28,11 @@ class RoutedOperation(Operation):
         self._routes: dict = {}
         self._route = None
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         raise NotImplementedError
 
     def upstream_request(self, lease):
-        route_key = (lease.provider, lease.wire_model)
+        route_key = (lease.provider, lease.wire_model, lease.model)
         route = self._routes.get(route_key)
         if route is None:
             try:

@@ -44,6 +44,8 @@ class Lease(NamedTuple):
     base_url: str | None = None
     # The name sent upstream, when it differs from the name clients use.
     upstream_model: str | None = None
+    # Azure OpenAI's api-version for this key (None: the provider's default).
+    api_version: str | None = None
     # The keys of the model this acquire passed over before this one (Skip values; ids
     # the caller excluded are not among them). Empty, and shared, in the common case.
     skipped: tuple = ()

@@ -18,7 +18,10 @@ from .stats import LAST_ERROR_CHARS
 
 
 # Fields whose edit makes a configured key one the admin API defined.
-REDEFINING = ("api_key", "base_url", "model")
+REDEFINING = ("api_key", "base_url", "model", "upstream_model", "api_version", "rpm",
+              "quota_group")
+# Fields whose edit makes it another key upstream: its past failures say nothing of it.
+RENEWING = ("api_key", "base_url", "upstream_model", "api_version")
 
 
 class KeyPool(PoolReads):
@@ -177,8 +180,7 @@ class KeyPool(PoolReads):
                 if other is not key and other.identity() == candidate:
                     raise Conflict("a key with this provider, model and api_key already "
                                    "exists.", code="duplicate_key")
-            edited = any(f in changes and changes[f] != getattr(key, f)
-                         for f in ("api_key", "base_url"))
+            edited = any(f in changes and changes[f] != getattr(key, f) for f in RENEWING)
             if edited:
                 key.generation += 1
             if any(f in changes and changes[f] != getattr(key, f) for f in REDEFINING):
@@ -257,4 +259,7 @@ def new_key(entry: dict, source: str) -> Key:
         key_id = uuid.uuid4().hex[:12]
     return Key(id=key_id, provider=entry["provider"], model=entry["model"],
                api_key=entry["api_key"], base_url=entry.get("base_url"),
+               upstream_model=entry.get("upstream_model"),
+               api_version=entry.get("api_version"), rpm=entry.get("rpm"),
+               quota_group=entry.get("quota_group"),
                enabled=entry.get("enabled", True), source=source)

@@ -23,6 +23,12 @@ class Key:
     model: str
     api_key: str
     base_url: str | None = None
+    # Routing (SPEC §10): the name sent upstream, Azure's api-version, the most requests
+    # in any 60 s, and the keys sharing one upstream quota.
+    upstream_model: str | None = None
+    api_version: str | None = None
+    rpm: int | None = None
+    quota_group: str | None = None
     enabled: bool = True
     source: str = "env"
     # Bumped when the secret or URL changes: a failure of a request sent before that says
@@ -52,6 +58,7 @@ class Key:
     def lease(self, skipped: tuple = ()) -> Lease:
         return Lease(id=self.id, generation=self.generation, provider=self.provider,
                      model=self.model, api_key=self.api_key, base_url=self.base_url,
+                     upstream_model=self.upstream_model, api_version=self.api_version,
                      skipped=skipped)
 
     def copy(self) -> "Key":

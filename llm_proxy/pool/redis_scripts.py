@@ -8,9 +8,10 @@ absence means a flushed or new Redis), holding the epoch of that merge (Redis's 
 A process's cached key list is "counter/epoch": the counter starts again after a flush,
 the epoch does not, so a process that missed the flush still sees a new version.
 
-Key hash fields: provider model base_url enabled source generation secret ident seq
-invalid cooldown_until failure_streak requests successes failures prompt_tokens
-completion_tokens last_used last_error, and fk:<kind> for failures by kind.
+Key hash fields: provider model base_url upstream_model api_version rpm quota_group
+enabled source generation secret ident seq invalid cooldown_until failure_streak requests
+successes failures prompt_tokens completion_tokens last_used last_error, and fk:<kind>
+for failures by kind ('' stands for a routing field that is not set).
 """
 
 # Shared by the scripts that take a key out of a ring: the turn passes to the key after
@@ -45,7 +46,8 @@ end
 # KEYS: ring, last, seeded, version. ARGV: prefix, now, excluded ids...
 # version is "counter/epoch". Each key of the ring passed over (not excluded) adds a
 # skip triple: id, reason ('cooling', 'invalid', 'disabled'), until ('' unless cooling).
-# → {1, version, id, provider, model, base_url, generation, secret, skip triples...}
+# → {1, version, id, provider, model, base_url, generation, secret, upstream_model,
+#    api_version, skip triples...}
 # | {2, version, skip triples...} | {0, version} no such model
 # | {3} not seeded (a flushed Redis).
 ACQUIRE = """
@@ -82,8 +84,9 @@ for step = 0, #ring - 1 do
       redis.call('SET', KEYS[2], id)
       redis.call('HINCRBY', h, 'requests', 1)
       redis.call('HSET', h, 'last_used', ARGV[2])
-      local k = redis.call('HMGET', h, 'provider', 'model', 'base_url', 'generation', 'secret')
-      local reply = {1, version, id, k[1], k[2], k[3], k[4], k[5]}
+      local k = redis.call('HMGET', h, 'provider', 'model', 'base_url', 'generation', 'secret',
+                           'upstream_model', 'api_version')
+      local reply = {1, version, id, k[1], k[2], k[3], k[4], k[5], k[6] or '', k[7] or ''}
       if skips then
         for _, value in ipairs(skips) do table.insert(reply, value) end
       end
@@ -134,30 +137,35 @@ return {old[1], old[2], invalid, until_text}
 """
 
 # KEYS: ident, ids, version, seeded. ARGV: prefix, merge ('1': LLM_KEYS at start), then
-# per entry 8 values: id, ident, provider, model, base_url, enabled, source, secret.
+# per entry 12 values: id, ident, provider, model, base_url, enabled, source, secret,
+# upstream_model, api_version, rpm, quota_group.
 # Adding (merge '0') is all or nothing: → {-1, index} when entry `index` is a duplicate.
 # Merging keeps a key that exists (its state, statistics and enabled flag) and takes the
-# environment's secret and base_url. → {1, created ids...}
+# environment's secret, base_url and routing fields. → {1, created ids...}
 ADD = """
 local p, merge = ARGV[1], ARGV[2] == '1'
-local n = (#ARGV - 2) / 8
+local n = (#ARGV - 2) / 12
 if not merge then
   for i = 0, n - 1 do
-    local ident = ARGV[3 + i * 8 + 1]
+    local ident = ARGV[3 + i * 12 + 1]
     if redis.call('HEXISTS', KEYS[1], ident) == 1 then return {-1, i} end
   end
 end
 local created = {1}
 for i = 0, n - 1 do
-  local b = 3 + i * 8
+  local b = 3 + i * 12
   local id, ident, provider, model = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local h = p .. ':key:' .. id
   if merge and redis.call('EXISTS', h) == 1 then
-    redis.call('HSET', h, 'secret', ARGV[b + 7], 'base_url', ARGV[b + 4])
+    redis.call('HSET', h, 'secret', ARGV[b + 7], 'base_url', ARGV[b + 4],
+               'upstream_model', ARGV[b + 8], 'api_version', ARGV[b + 9], 'rpm', ARGV[b + 10],
+               'quota_group', ARGV[b + 11])
   elseif not (merge and redis.call('HEXISTS', KEYS[1], ident) == 1) then
     local seq = redis.call('INCR', p .. ':seq')
     redis.call('HSET', h, 'provider', provider, 'model', model, 'base_url', ARGV[b + 4],
                'enabled', ARGV[b + 5], 'source', ARGV[b + 6], 'secret', ARGV[b + 7],
+               'upstream_model', ARGV[b + 8], 'api_version', ARGV[b + 9], 'rpm', ARGV[b + 10],
+               'quota_group', ARGV[b + 11],
                'ident', ident, 'seq', seq, 'generation', 0, 'invalid', '0',
                'cooldown_until', '0', 'failure_streak', 0, 'requests', 0, 'successes', 0,
                'failures', 0, 'prompt_tokens', 0, 'completion_tokens', 0)
@@ -176,7 +184,8 @@ return created
 """
 
 # KEYS: ident, version. ARGV: prefix, id, then name/value pairs of the fields to set
-# (model, base_url, enabled, secret, ident, source), then '--', edited ('1' bumps the
+# (model, base_url, upstream_model, api_version, rpm, quota_group, enabled, secret, ident,
+# source), then '--', edited ('1' bumps the
 # generation and clears health), clear ('1' clears health).
 # → 1 | 0 no such key | -1 duplicate identity
 UPDATE = _UNRING + """

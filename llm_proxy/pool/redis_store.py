@@ -25,7 +25,8 @@ from . import stats
 from .base import PoolReads, exhausted
 from .health import ERROR_COOLDOWN_BASE, ERROR_COOLDOWN_MAX, Health
 from .lease import NOT_SENT, Lease, Outcome, Skip
-from .memory import REDEFINING, KeyPool, new_key
+from ..key_entries import ROUTING_FIELDS
+from .memory import REDEFINING, RENEWING, KeyPool, new_key
 from .records import Key
 from .redis_scripts import ACQUIRE, ADD, DELETE, REPORT, RESET, UPDATE
 from .secret_box import SecretBox
@@ -153,7 +154,8 @@ class RedisKeyPool(PoolReads):
         if reply[1] != self._version:
             self._refresh_local_quietly()
         if reply[0] == 1:
-            key_id, provider, key_model, base_url, generation, sealed = reply[2:8]
+            (key_id, provider, key_model, base_url, generation, sealed, upstream_model,
+             api_version) = reply[2:10]
             secret = self._box.open(sealed, key_id)
             if secret is None:
                 # Sealed with other material: this process cannot use the key.
@@ -167,7 +169,8 @@ class RedisKeyPool(PoolReads):
                 return lease
             return Lease(id=key_id, generation=int(generation), provider=provider,
                          model=key_model, api_key=secret, base_url=base_url or None,
-                         skipped=_skips(reply, 8))
+                         upstream_model=upstream_model or None,
+                         api_version=api_version or None, skipped=_skips(reply, 10))
         if reply[0] == 0:
             raise ModelNotFound(f"The model '{model}' does not exist or has no key "
                                 "configured in this proxy.", param="model")
@@ -270,19 +273,18 @@ class RedisKeyPool(PoolReads):
         self._writable()
         key = self.get(key_id)
         fields: list = []
-        for name in ("model", "base_url", "enabled"):
+        for name in ("model", "base_url", *ROUTING_FIELDS, "enabled"):
             if name in changes:
                 value = changes[name]
                 fields += [name, ("1" if value else "0") if name == "enabled"
-                           else (value or "")]
+                           else _field_text(value)]
         secret = changes.get("api_key", key.api_key)
         model = changes.get("model", key.model)
         if "api_key" in changes:
             fields += ["secret", self._box.seal(secret, key_id)]
         if "api_key" in changes or "model" in changes:
             fields += ["ident", self._box.digest(key.provider, model, secret)]
-        edited = any(f in changes and changes[f] != getattr(key, f)
-                     for f in ("api_key", "base_url"))
+        edited = any(f in changes and changes[f] != getattr(key, f) for f in RENEWING)
         if any(f in changes and changes[f] != getattr(key, f) for f in REDEFINING):
             fields += ["source", "api"]  # no longer the key LLM_KEYS describes
         reply = self._call(self._update, keys=[self._k("ident"), self._k("version")],
@@ -359,7 +361,8 @@ class RedisKeyPool(PoolReads):
         for record in records:
             args += [record.id, self._box.digest(*record.identity()), record.provider,
                      record.model, record.base_url or "", "1" if record.enabled else "0",
-                     record.source, self._box.seal(record.api_key, record.id)]
+                     record.source, self._box.seal(record.api_key, record.id),
+                     *(_field_text(getattr(record, name)) for name in ROUTING_FIELDS)]
         return args
 
     def _read_keys(self) -> list[Key]:
@@ -455,6 +458,11 @@ class _Scripts:
             return conn.read_response()
 
 
+def _field_text(value) -> str:
+    """A key field as its hash stores it: '' for one not set."""
+    return "" if value is None else str(value)
+
+
 def _skips(reply: list, start: int) -> tuple:
     """The skip triples ACQUIRE appended to its reply from `start` on, as Skip values."""
     if len(reply) <= start:
@@ -470,7 +478,11 @@ def _record(key_id: str, f: dict, secret: str) -> Key:
                          last_used=float(f["last_used"]) if f.get("last_used") else None,
                          last_error=f.get("last_error") or None)
     return Key(id=key_id, provider=f["provider"], model=f["model"], api_key=secret,
-               base_url=f.get("base_url") or None, enabled=f.get("enabled") == "1",
+               base_url=f.get("base_url") or None,
+               upstream_model=f.get("upstream_model") or None,
+               api_version=f.get("api_version") or None,
+               rpm=int(f["rpm"]) if f.get("rpm") else None,
+               quota_group=f.get("quota_group") or None, enabled=f.get("enabled") == "1",
                source=f.get("source", "api"), generation=int(f.get("generation") or 0),
                health=Health(f.get("invalid") == "1", float(f.get("cooldown_until") or 0),
                              int(f.get("failure_streak") or 0)),

@@ -26,6 +26,9 @@ class ChatRequest:
     model: str
     stream: bool
     include_usage: bool = False
+    # Set per attempt when the key serves the model under another upstream name: the
+    # client's name (JSON) that the passthrough answer's "model" is given back.
+    answer_model: bytes | None = None
 
 
 @dataclass

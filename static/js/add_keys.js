@@ -63,6 +63,8 @@ function addFields() {
   const f = (id) => ({ input: $(id), error: $(`${id}-error`) });
   return {
     provider: f("add-provider"), model: f("add-model"), api_key: f("add-key"), base_url: f("add-base-url"),
+    upstream_model: f("add-upstream-model"), api_version: f("add-api-version"), rpm: f("add-rpm"),
+    quota_group: f("add-quota-group"),
   };
 }
 
@@ -81,6 +83,12 @@ async function addOne(ev) {
   };
   const url = fields.base_url.input.value.trim();
   if (url) entry.base_url = url;
+  for (const name of ["upstream_model", "api_version", "quota_group"]) {
+    const value = fields[name].input.value.trim();
+    if (value) entry[name] = value;
+  }
+  const rpm = fields.rpm.input.value.trim();
+  if (rpm) entry.rpm = /^\d+$/.test(rpm) ? Number(rpm) : rpm; // the API names a bad value
   submit.setAttribute("aria-disabled", "true");
   try {
     const created = await api("POST", "keys", entry);
@@ -91,6 +99,7 @@ async function addOne(ev) {
   } catch (err) {
     // Nothing was saved: the secret stays in its (masked) field so the cause can be fixed.
     const target = err.status === 409 ? fields.api_key : fields[err.param];
+    if (target && target.input.closest("details")) target.input.closest("details").open = true;
     if (target) setFieldError(target, describe(err));
     else showMessage(message, describe(err), "error");
   } finally {

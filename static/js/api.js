@@ -7,7 +7,8 @@ const API_BASE = new URL("../api/", location.href);
 
 export const FIELD_LABELS = {
   provider: "Provider", model: "Model", api_key: "API key", base_url: "Base URL",
-  enabled: "Enabled", entry: "It",
+  enabled: "Enabled", entry: "It", upstream_model: "The upstream name", api_version: "The API version",
+  rpm: "Requests per minute", quota_group: "The quota group",
 };
 
 export class ApiError extends Error {

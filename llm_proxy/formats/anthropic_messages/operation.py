@@ -5,6 +5,7 @@ count_tokens); llm_proxy.formats.routed chooses and keeps the route per key.
 """
 from __future__ import annotations
 
+from ...providers.model_names import rename_to
 from ..routed import RoutedOperation
 from .count_tokens import EstimateRoute, GeminiCountRoute
 from .envelope import MESSAGES
@@ -19,16 +20,16 @@ class _RoutedOperation(RoutedOperation):
 class MessagesOperation(_RoutedOperation):
     """POST /v1/messages."""
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         if provider == "anthropic":
-            return AnthropicRoute(self.req)
-        return ChatRoute(self.req, provider, model)
+            return AnthropicRoute(self.req, rename=rename_to(model, served))
+        return ChatRoute(self.req, provider, model, served)
 
 
 class CountTokensOperation(_RoutedOperation):
     """POST /v1/messages/count_tokens."""
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         if provider == "anthropic":
             return AnthropicRoute(self.req, COUNT_PATH)
         if provider == "gemini":

@@ -18,9 +18,9 @@ from ...providers.anthropic.adapter import API_VERSION
 from ...providers.anthropic.response import openai_usage
 from ...providers.anthropic.stream import _broken, _numbers
 from ...providers.base import StreamState, UpstreamRequest
+from ...providers.model_names import renamed, with_model
 from ...sse import SSEEvent
 from ..base import Answer, typed_event
-from .envelope import dumps
 from .request import MessagesRequest
 
 MESSAGES_PATH = "/v1/messages"
@@ -34,9 +34,11 @@ _READ = {"message_start", "message_delta", "error"}
 class AnthropicRoute:
     """The operation's side for an Anthropic key (Messages or count_tokens)."""
 
-    def __init__(self, req: MessagesRequest, path: str = MESSAGES_PATH):
+    def __init__(self, req: MessagesRequest, path: str = MESSAGES_PATH,
+                 rename: bytes | None = None):
         self.req = req
         self.path = path
+        self.rename = rename  # the client's model name (JSON) for an alias's answer
 
     def upstream_request(self, lease) -> UpstreamRequest:
         req = self.req
@@ -51,7 +53,7 @@ class AnthropicRoute:
             headers["anthropic-beta"] = req.betas
         body = req.raw
         if lease.wire_model != req.model:  # the key serves the model under another name
-            body = dumps({**req.body, "model": lease.wire_model})
+            body = with_model(req.body, lease.wire_model)
         return UpstreamRequest(url=url, headers=headers, body=body)
 
     def response_headers(self, lease) -> dict:
@@ -65,6 +67,8 @@ class AnthropicRoute:
             return Answer(content)
         if not isinstance(payload, dict) or payload.get("type") != "message":
             raise ValueError("not an Anthropic message")
+        if self.rename:
+            content = renamed(content, self.rename)
         return Answer(content, openai_usage(payload.get("usage")))
 
     def stream_payloads(self, events: Iterator[SSEEvent], state: StreamState) -> Iterator[bytes]:
@@ -79,7 +83,10 @@ class AnthropicRoute:
                 if isinstance(message, dict):
                     usage.update(_numbers(message.get("usage")))
                     state.usage = openai_usage(usage)
-            out = name.encode() + b"\n" + event.data
+            data = event.data
+            if self.rename and name == "message_start":
+                data = renamed(data, self.rename)
+            out = name.encode() + b"\n" + data
             if name in _PREAMBLE and (held or name == "message_start"):
                 held.append(out)
                 continue

@@ -34,12 +34,12 @@ def chat_request(body: dict, model: str, stream: bool) -> ChatRequest:
 class ChatRoute:
     """The operation's side for one provider and model other than Anthropic's."""
 
-    def __init__(self, req: MessagesRequest, provider: str, model: str):
+    def __init__(self, req: MessagesRequest, provider: str, model: str, served: str):
         plan = chat_body(req.body, provider, model)
         self.chat = ChatOperation(chat_request(plan.body, model, req.stream))
         self.headers = ({CAPPED_HEADER: str(plan.capped_max_tokens)}
                         if plan.capped_max_tokens else {})
-        self.model = req.model  # the name the client asked for, as the answer's model
+        self.model = served  # the client's name of the model served, as the answer's
 
     def upstream_request(self, lease) -> UpstreamRequest:
         return self.chat.upstream_request(lease)

@@ -24,15 +24,15 @@ class GeminiOperation(RoutedOperation):
 
     client = GEMINI
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         req = self.req
         if provider == "gemini":
             return GeminiRoute(req)
         if req.method in (EMBED, BATCH_EMBED):
             if provider not in EMBEDDING_PROVIDERS:
-                raise InvalidRequest(f"The model '{self.model}' is served by {provider}, which "
+                raise InvalidRequest(f"The model '{served}' is served by {provider}, which "
                                      "has no embeddings endpoint.", param="model")
             return OpenAIEmbedRoute(req, provider, model)
         if req.method == COUNT:
             return EstimateRoute(req, provider, model)
-        return ChatRoute(req, provider, model)
+        return ChatRoute(req, provider, model, served)

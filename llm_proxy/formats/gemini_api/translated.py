@@ -24,12 +24,12 @@ from .request import GeminiRequest
 class ChatRoute(translated.ChatRoute):
     """The operation's side for one provider and model other than Gemini's."""
 
-    def __init__(self, req: GeminiRequest, provider: str, model: str):
+    def __init__(self, req: GeminiRequest, provider: str, model: str, served: str):
         plan = chat_body(req.body, provider, model, req.stream)
         self.chat = ChatOperation(translated.chat_request(plan.body, model, req.stream))
         self.headers = ({translated.CAPPED_HEADER: str(plan.capped_max_tokens)}
                         if plan.capped_max_tokens else {})
-        self.model = req.model  # the name the client asked for, as the answer's modelVersion
+        self.model = served  # the client's name of the model served, as modelVersion
 
     def answer(self, content: bytes) -> Answer:
         completion = self.chat.answer(content)

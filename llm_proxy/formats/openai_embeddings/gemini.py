@@ -37,7 +37,7 @@ def encoded(values: list, encoding: str | None):
 class GeminiEmbedRoute:
     """The operation's side for a Gemini key."""
 
-    def __init__(self, req: EmbeddingsRequest, model: str):
+    def __init__(self, req: EmbeddingsRequest, model: str, served: str):
         given = texts(req.body["input"])
         if given is None:
             raise InvalidRequest("'input' of token ids is not supported for Gemini models: "
@@ -52,6 +52,7 @@ class GeminiEmbedRoute:
         self.path = path
         self.count = len(given)
         self.req = req
+        self.served = served
         self.adapter = adapter_for("gemini")
 
     def upstream_request(self, lease) -> UpstreamRequest:
@@ -73,7 +74,7 @@ class GeminiEmbedRoute:
                 raise ValueError("an embedding without values")
             data.append({"object": "embedding", "index": i,
                          "embedding": encoded(values, encoding)})
-        body = {"object": "list", "data": data, "model": self.req.model, "usage": ZERO_USAGE}
+        body = {"object": "list", "data": data, "model": self.served, "usage": ZERO_USAGE}
         return Answer(json.dumps(body).encode(), ZERO_USAGE)
 
     def stream_payloads(self, events, state):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from ...errors import InvalidRequest
+from ...providers.model_names import rename_to, renamed
 from ..base import Answer
 from ..openai_chat import ChatFormat
 from ..openai_responses.passthrough import PassthroughRoute
@@ -28,13 +29,15 @@ EMBEDDINGS = EmbeddingsFormat()
 
 
 class EmbeddingsPassthrough(PassthroughRoute):
-    def __init__(self, req, provider: str):
-        super().__init__(req, provider, "/embeddings")
+    def __init__(self, req, provider: str, rename: bytes | None = None):
+        super().__init__(req, provider, "/embeddings", rename)
 
     def answer(self, content: bytes) -> Answer:
         payload = json.loads(content)
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             raise ValueError("not an embeddings list")
+        if self.rename:
+            content = renamed(content, self.rename)
         usage = payload.get("usage")
         return Answer(content, usage if isinstance(usage, dict) else None)
 
@@ -44,10 +47,10 @@ class EmbeddingsOperation(RoutedOperation):
 
     client = EMBEDDINGS
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         if provider in PASSTHROUGH_PROVIDERS:
-            return EmbeddingsPassthrough(self.req, provider)
+            return EmbeddingsPassthrough(self.req, provider, rename_to(model, served))
         if provider == "gemini":
-            return GeminiEmbedRoute(self.req, model)
-        raise InvalidRequest(f"The model '{self.model}' is served by {provider}, which has no "
+            return GeminiEmbedRoute(self.req, model, served)
+        raise InvalidRequest(f"The model '{served}' is served by {provider}, which has no "
                              "embeddings endpoint.", param="model", code="unsupported_model")

@@ -7,6 +7,7 @@ Anthropic and Gemini speak their own: they get the translation through chat.
 """
 from __future__ import annotations
 
+from ...providers.model_names import rename_to
 from ..routed import RoutedOperation
 from .envelope import RESPONSES
 from .passthrough import PassthroughRoute
@@ -20,7 +21,7 @@ class ResponsesOperation(RoutedOperation):
 
     client = RESPONSES
 
-    def _make_route(self, provider: str, model: str):
+    def _make_route(self, provider: str, model: str, served: str):
         if provider in PASSTHROUGH_PROVIDERS:
-            return PassthroughRoute(self.req, provider)
-        return ChatRoute(self.req, provider, model)
+            return PassthroughRoute(self.req, provider, rename=rename_to(model, served))
+        return ChatRoute(self.req, provider, model, served)

@@ -14,8 +14,9 @@ from typing import Iterator
 from ...errors import StreamBroken, UpstreamError
 from ...providers import adapter_for
 from ...providers.base import StreamState, UpstreamRequest, clean_message
+from ...providers.model_names import renamed, with_model
 from ...sse import SSEEvent
-from ..base import Answer, dumps, typed_event
+from ..base import Answer, typed_event
 from .request import ResponsesRequest
 from .usage import chat_usage
 
@@ -30,16 +31,18 @@ _READ = _FINAL | {"error", "response.failed"}
 class PassthroughRoute:
     """The operation's side for an OpenAI-style key."""
 
-    def __init__(self, req: ResponsesRequest, provider: str, path: str = "/responses"):
+    def __init__(self, req: ResponsesRequest, provider: str, path: str = "/responses",
+                 rename: bytes | None = None):
         self.req = req
         self.adapter = adapter_for(provider)
         self.path = path
+        self.rename = rename  # the client's model name (JSON) for an alias's answer
 
     def upstream_request(self, lease) -> UpstreamRequest:
         req = self.req
         body = req.raw
         if lease.wire_model != req.model:  # the key serves the model under another name
-            body = dumps({**req.body, "model": lease.wire_model})
+            body = with_model(req.body, lease.wire_model)
         return UpstreamRequest(
             url=self.adapter.base_url(lease) + self.path,
             headers={"Authorization": f"Bearer {lease.api_key}",
@@ -54,6 +57,8 @@ class PassthroughRoute:
         payload = json.loads(content)
         if not isinstance(payload, dict) or payload.get("object") != "response":
             raise ValueError("not a response object")
+        if self.rename:
+            content = renamed(content, self.rename)
         return Answer(content, chat_usage(payload.get("usage")))
 
     def stream_payloads(self, events: Iterator[SSEEvent], state: StreamState) -> Iterator[bytes]:
@@ -66,7 +71,10 @@ class PassthroughRoute:
                 response = payload.get("response")
                 if isinstance(response, dict):
                     state.usage = chat_usage(response.get("usage"))
-            out = name.encode() + b"\n" + event.data
+            data = event.data
+            if self.rename and b'"model"' in data:
+                data = renamed(data, self.rename)
+            out = name.encode() + b"\n" + data
             if name in _PREAMBLE:
                 held.append(out)
                 continue

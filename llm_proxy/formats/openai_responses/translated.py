@@ -25,12 +25,12 @@ from .request import ResponsesRequest
 class ChatRoute:
     """The operation's side for one provider and model whose API has no Responses."""
 
-    def __init__(self, req: ResponsesRequest, provider: str, model: str):
+    def __init__(self, req: ResponsesRequest, provider: str, model: str, served: str):
         plan = chat_body(req.body, provider, model)
         self.chat = ChatOperation(chat_request(plan.body, model, req.stream))
         self.body = req.body
         self.namespaced = plan.namespaced
-        self.model = req.model  # the name the client asked for, as the answer's model
+        self.model = served  # the client's name of the model served, as the answer's
 
     def upstream_request(self, lease) -> UpstreamRequest:
         return self.chat.upstream_request(lease)

@@ -26,7 +26,7 @@ class AnthropicAdapter(Adapter):
         return {"x-api-key": key.api_key, "anthropic-version": API_VERSION}
 
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
-        body = build_body(chat.body, chat.model, chat.stream)
+        body = build_body(chat.body, key.wire_model, chat.stream)
         return UpstreamRequest(
             url=f"{self.base_url(key)}/v1/messages",
             headers={**self._headers(key), "content-type": "application/json",

@@ -10,7 +10,8 @@ from urllib.parse import quote
 from ..base import ChatRequest, UpstreamRequest
 from ..openai import OpenAIAdapter
 
-# The latest generally available data-plane version; it takes stream_options.include_usage.
+# The latest generally available data-plane version, for keys that name none; it takes
+# stream_options.include_usage.
 API_VERSION = "2024-10-21"
 
 
@@ -20,17 +21,23 @@ class AzureOpenAIAdapter(OpenAIAdapter):
 
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
         plain = super().build_request(chat, key)
-        # The deployment is the key's model: its name as the resource knows it.
+        # The deployment is the key's upstream_model (else its model): its name as the
+        # resource knows it.
         deployment = quote(key.wire_model, safe="")
         return UpstreamRequest(
             url=f"{self.base_url(key)}/openai/deployments/{deployment}/chat/completions"
-                f"?api-version={API_VERSION}",
+                f"?api-version={api_version(key)}",
             headers=_keyed(plain.headers, key), body=plain.body)
 
     def probe_request(self, key) -> UpstreamRequest:
         return UpstreamRequest(
-            url=f"{self.base_url(key)}/openai/models?api-version={API_VERSION}", method="GET",
+            url=f"{self.base_url(key)}/openai/models?api-version={api_version(key)}",
+            method="GET",
             headers=_keyed({}, key))
+
+
+def api_version(key) -> str:
+    return quote(key.api_version or API_VERSION, safe="")
 
 
 def _keyed(headers: dict, key) -> dict:

@@ -45,10 +45,11 @@ class GeminiAdapter(Adapter):
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
         method = "streamGenerateContent?alt=sse" if chat.stream else "generateContent"
         return UpstreamRequest(
-            url=f"{self.api_root(key)}/{model_path(chat.model)}:{method}",
+            url=f"{self.api_root(key)}/{model_path(key.wire_model)}:{method}",
             headers={"x-goog-api-key": key.api_key, "Content-Type": "application/json",
                      "Accept": "text/event-stream" if chat.stream else "application/json"},
-            body=json.dumps(request_body(chat.body, chat.model), separators=(",", ":")).encode())
+            body=json.dumps(request_body(chat.body, key.wire_model),
+                            separators=(",", ":")).encode())
 
     def parse_response(self, chat: ChatRequest, content: bytes) -> Completion:
         body = completion(chat.model, json.loads(content))

@@ -10,6 +10,7 @@ import re
 from typing import Iterator
 
 from ...errors import AUTH, InvalidRequest, UpstreamError
+from ..model_names import renamed, with_model
 from ..base import (Adapter, ChatRequest, Completion, SSEEvent, StreamBroken, StreamState,
                     UpstreamRequest, _json_or_none, clean_message)
 
@@ -32,7 +33,14 @@ class OpenAIAdapter(Adapter):
 
     def build_request(self, chat: ChatRequest, key) -> UpstreamRequest:
         body = chat.raw
-        if chat.stream and self.inject_usage and not chat.include_usage:
+        ask_usage = chat.stream and self.inject_usage and not chat.include_usage
+        if chat.body.get("model") != key.wire_model:  # an alias, or one of fallbacks
+            more = {}
+            if ask_usage:
+                more["stream_options"] = {**(chat.body.get("stream_options") or {}),
+                                          "include_usage": True}
+            body = with_model(chat.body, key.wire_model, **more)
+        elif ask_usage:
             body = _with_stream_usage(chat)
         return UpstreamRequest(
             url=f"{self.base_url(key)}/chat/completions",
@@ -46,6 +54,8 @@ class OpenAIAdapter(Adapter):
         if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
             raise ValueError("not a chat.completion object")
         usage = payload.get("usage")
+        if chat.answer_model:
+            content = renamed(content, chat.answer_model)
         return Completion(body=content, usage=usage if isinstance(usage, dict) else None)
 
     def iter_chunks(self, chat: ChatRequest, events: Iterator[SSEEvent],
@@ -72,7 +82,7 @@ class OpenAIAdapter(Adapter):
                     if strip_usage and not chunk.get("choices"):
                         continue
             started = True
-            yield data
+            yield renamed(data, chat.answer_model) if chat.answer_model else data
         if started and not finished:
             # Cut off without [DONE] and before any finish_reason: the answer is incomplete,
             # and the client must not take it for whole.
