@@ -42,7 +42,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     activity = app.extensions["llm_proxy.activity"] = make_activity(config)
     app.extensions["llm_proxy.attempts"] = AttemptLoop(
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
-        read_timeout=config.upstream_timeout, metrics=metrics, activity=activity)
+        read_timeout=config.upstream_timeout, metrics=metrics, activity=activity,
+        fallbacks=config.fallbacks)
     app.wsgi_app = metrics.wrap_wsgi(app.wsgi_app)
 
     if config.key_recheck_seconds > 0:

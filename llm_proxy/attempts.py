@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 from flask import Response
 
 from .activity.record import Attempt
 from .errors import (BAD_REQUEST, STREAM, AllKeysCoolingDown, ClientGone, ModelNotFound,
                      NoUsableKey, ProxyError, UpstreamError, UpstreamTimeout, classify_status)
+from .fallbacks import models_of
 from .formats.base import Answer
 from .hangup import unwatch, watch_client
 from .metrics import NullMetrics
@@ -39,17 +41,48 @@ ALL_COOLING = "all_keys_cooling"
 
 class AttemptLoop:
     def __init__(self, pool, *, max_attempts: int, connect_timeout: float,
-                 read_timeout: float, metrics=None, activity=None):
+                 read_timeout: float, metrics=None, activity=None, fallbacks=None):
         self.pool = pool
+        self.fallbacks = fallbacks or {}  # MODEL_FALLBACKS: alias → models in order
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.activity = activity
         self.max_attempts = max_attempts
         self.timeout = (connect_timeout, read_timeout)
 
     def serve(self, op) -> Response:
-        """Serve `op` from the first key that answers; raise the last error otherwise."""
+        """Serve `op` from the first key that answers; raise the last error otherwise.
+
+        A request naming fallbacks (a comma-separated model, a MODEL_FALLBACKS alias)
+        tries each model in turn, each with the attempt budget of a request of its own,
+        the next only when no key of the one before could serve.
+        """
         started = time.perf_counter()
         trail = _Trail()
+        models = models_of(op.model, self.fallbacks)
+        if models is None:
+            return self._serve_model(op, trail, started)
+        failures: list[_Exhausted] = []
+        for model in models:
+            op.model = model  # logs, metrics and records name the model tried
+            try:
+                return self._serve_model(op, trail, started, exhausted=failures.append)
+            except _Skipped:
+                continue
+        worst = _most_telling(failures)
+        op.model = worst.model
+        if worst.lease is None:
+            self._record_refused(op, trail, worst.error, started,
+                                 known_model=not isinstance(worst.error, ModelNotFound))
+        else:
+            self._log_request(op, worst.lease, worst.error.status, trail, started,
+                              request_id=getattr(worst.error, "request_id", None),
+                              error=getattr(worst.error, "failure", BAD_REQUEST))
+        raise worst.error
+
+    def _serve_model(self, op, trail: "_Trail", started: float, exhausted=None) -> Response:
+        """Serve `op` from the keys of `op.model`. When none could serve, the error is
+        raised, or with `exhausted` (a fallback list) handed to it and _Skipped raised,
+        the request's end being the caller's to log."""
         tried: set[str] = set()
         last_error: ProxyError | None = None
         lease: Lease | None = None
@@ -60,10 +93,16 @@ class AttemptLoop:
             except (AllKeysCoolingDown, NoUsableKey) as err:
                 trail.skip(err.skipped)
                 if previous is None:
+                    if exhausted is not None:
+                        exhausted(_Exhausted(op.model, err, None))
+                        raise _Skipped() from None
                     self._record_refused(op, trail, err, started)
                     raise
                 lease = None  # the keys not tried yet cannot serve: answer the last error
             except ModelNotFound as err:
+                if exhausted is not None:
+                    exhausted(_Exhausted(op.model, err, None))
+                    raise _Skipped() from None
                 self._record_refused(op, trail, err, started, known_model=False)
                 raise
             if lease is None:
@@ -101,6 +140,7 @@ class AttemptLoop:
                                                    retry_after=getattr(err, "retry_after",
                                                                        None)))
                 if failure == BAD_REQUEST:
+                    # About the request: no other key, and no other model, would do better.
                     self._log_request(op, lease, err.status, trail, started,
                                       request_id=getattr(err, "request_id", None),
                                       error=BAD_REQUEST)
@@ -118,6 +158,9 @@ class AttemptLoop:
             wait = self.pool.soonest_recovery(op.model)
             if wait is not None:
                 last_error.retry_after = wait
+        if exhausted is not None:
+            exhausted(_Exhausted(op.model, last_error, lease))
+            raise _Skipped()
         self._log_request(op, lease, last_error.status, trail, started,
                           request_id=getattr(last_error, "request_id", None),
                           error=getattr(last_error, "failure", BAD_REQUEST))
@@ -247,6 +290,33 @@ class AttemptLoop:
             status=err.status, error=_refusal_kind(err), seconds=time.perf_counter() - started,
             attempts=trail.attempts, skipped=trail.skipped, served=None, usage=None,
             request_id=None, known_model=known_model)
+
+
+class _Skipped(Exception):
+    """No key of one model of a fallback list could serve: on to the next model."""
+
+
+class _Exhausted(NamedTuple):
+    """How one model of a fallback list failed: its error, and the last key tried (None
+    when none was: every key cooling, unusable, or no such model)."""
+    model: str
+    error: ProxyError
+    lease: Lease | None
+
+
+def _most_telling(failures: list) -> _Exhausted:
+    """The failure a fallback request answers with when no model could serve: a 429 with
+    the soonest Retry-After when one was waiting on rate limits (waiting helps), else the
+    last upstream's error, else the last refusal (keys unusable, or no such model)."""
+    limited = [f for f in failures if f.error.status == 429]
+    if limited:
+        return min(limited, key=lambda f: f.error.retry_after
+                   if f.error.retry_after is not None else float("inf"))
+    attempted = [f for f in failures if f.lease is not None]
+    if attempted:
+        return attempted[-1]
+    unusable = [f for f in failures if isinstance(f.error, NoUsableKey)]
+    return unusable[-1] if unusable else failures[-1]
 
 
 class _Trail:

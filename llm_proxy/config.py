@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from .config_error import ConfigError
 from .dotenv_file import load_environment
 from .key_entries import duplicate_warnings, parse_keys, read_keys_file
+from .fallbacks import parse_fallbacks
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Config:
     upstream_timeout: float = 600.0
     connect_timeout: float = 10.0
     max_attempts: int = 5
+    # MODEL_FALLBACKS (SPEC §10): alias → models tried in order.
+    fallbacks: dict = field(default_factory=dict)
     key_cooldown_seconds: float = 60.0
     key_recheck_seconds: float = 300.0
     max_body_bytes: int = 32 * 1024 * 1024
@@ -66,6 +69,7 @@ class Config:
             connect_timeout=_number(env, "UPSTREAM_CONNECT_TIMEOUT", 10.0),
             max_attempts=int(_number(env, "MAX_ATTEMPTS", 5, minimum=1, integer=True,
                                      maximum=None)),
+            fallbacks=parse_fallbacks(env.get("MODEL_FALLBACKS")),
             key_cooldown_seconds=_number(env, "KEY_COOLDOWN_SECONDS", 60.0, minimum=0),
             key_recheck_seconds=_number(env, "KEY_RECHECK_SECONDS", 300.0, minimum=0),
             max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 32 * 1024 * 1024,
