@@ -79,3 +79,27 @@ def test_a_mixed_alias_rotates_across_processes_with_each_upstream_name(
     for i in range(2):
         assert chat(pair[1], smart()).status_code == 200
     assert openai_upstream.calls[-1].body["model"] == "gpt-4o-mini"
+
+
+def test_rpm_is_counted_pool_wide(redis_server, tmp_path, pairs, openai_upstream):  # noqa: F811
+    entries = [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
+                "base_url": openai_upstream.base_url, **({"rpm": 2} if i == 0 else {})}
+               for i in range(2)]
+    pair = start_pair(redis_server, tmp_path, entries)
+    pairs.append(pair)
+    answers = [chat(pair[i % 2], smart("gpt-4o")) for i in range(6)]
+    assert [a.status_code for a in answers] == [200] * 6
+    # Two through either process use up the limited key's minute for both.
+    assert openai_upstream.keys_used() == [good_key(0), good_key(1), good_key(0),
+                                           good_key(1), good_key(1), good_key(1)]
+    keys = {k["api_key"][:9]: k for k in admin(pair[1], "GET", "/api/keys").json()["keys"]}
+    assert all(k["status"] == "active" for k in keys.values())
+    # With the other key disabled, the limited one answers 429 until its first request
+    # is a minute old, from either process.
+    other = next(k["id"] for k in keys.values() if k["rpm"] is None)
+    assert admin(pair[0], "PATCH", f"/api/keys/{other}", {"enabled": False}).status_code == 200
+    for server in pair:
+        refused = chat(server, smart("gpt-4o"))
+        assert refused.status_code == 429, refused.text
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(openai_upstream.calls) == 6

@@ -39,10 +39,12 @@ one round trip is one atomic step for every worker of every host:
 - Admin changes are MULTI/EXEC transactions that rewrite the hash and the ring and bump
   the version; a ring rebuild keeps the turn on the key whose turn it was.
 """
-from .lease import (CLIENT_GONE, NOT_SENT, OK, SKIP_COOLING, SKIP_DISABLED, SKIP_INVALID, Lease,
+from .lease import (CLIENT_GONE, NOT_SENT, OK, SKIP_COOLING, SKIP_DISABLED, SKIP_INVALID,
+                    SKIP_OVER_RPM, SKIP_QUOTA_GROUP, Lease,
                     Outcome, Skip)
 from .memory import KeyPool
 from .records import Key, stable_key_id
 
-__all__ = ["CLIENT_GONE", "NOT_SENT", "OK", "SKIP_COOLING", "SKIP_DISABLED", "SKIP_INVALID", "Key",
+__all__ = ["CLIENT_GONE", "NOT_SENT", "OK", "SKIP_COOLING", "SKIP_DISABLED", "SKIP_INVALID",
+           "SKIP_OVER_RPM", "SKIP_QUOTA_GROUP", "Key",
            "KeyPool", "Lease", "Outcome", "Skip", "stable_key_id"]

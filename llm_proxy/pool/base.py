@@ -55,8 +55,9 @@ def exhausted(model: str, skipped: tuple, now: float):
         return None
     waits = skip_waits(skipped, now)
     if waits:
-        return AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited or "
-                                  "cooling down; retry later.", retry_after=min(waits),
+        return AllKeysCoolingDown(f"Every key of model '{model}' is rate-limited, "
+                                  "cooling down or at its requests-per-minute limit; retry "
+                                  "later.", retry_after=min(waits),
                                   skipped=skipped)
     return NoUsableKey(f"Every key of model '{model}' is disabled or invalid.",
                        skipped=skipped)

@@ -17,6 +17,11 @@ NOT_SENT = "not_sent"
 SKIP_COOLING = "cooling"  # rate-limited or backing off until Skip.until
 SKIP_INVALID = "invalid"  # the provider refused it (401/403), until checked or edited
 SKIP_DISABLED = "disabled"
+SKIP_OVER_RPM = "over_rpm"  # served `rpm` requests in the last 60 s; free again at Skip.until
+SKIP_QUOTA_GROUP = "quota_group"  # a key of its quota group was rate-limited, until Skip.until
+
+# The window `rpm` counts requests in.
+RPM_WINDOW = 60.0
 
 
 class Skip(NamedTuple):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 
 from ..errors import Conflict, ModelNotFound, NotFound
 from ..redaction import mask_echoes
@@ -11,7 +12,7 @@ from . import health as policy
 from . import stats
 from .base import PoolReads, exhausted, recovery_waits
 from .health import HEALTHY, skip_of
-from .lease import NOT_SENT, Lease, Outcome
+from .lease import NOT_SENT, RPM_WINDOW, SKIP_OVER_RPM, Lease, Outcome, Skip
 from .records import Key, stable_key_id
 from .rotation import rings_by_model
 from .stats import LAST_ERROR_CHARS
@@ -32,6 +33,8 @@ class KeyPool(PoolReads):
         self._lock = threading.Lock()
         self._keys: dict[str, Key] = {}
         self._rings: dict = {}
+        # Start times of the attempts of the last RPM_WINDOW seconds, per key with an rpm.
+        self._windows: dict[str, deque] = {}
         self._clock = clock
         self.default_cooldown = default_cooldown
         # Called (outside the lock) as on_state_change(key copy, old status, new, reason).
@@ -53,6 +56,8 @@ class KeyPool(PoolReads):
             if key.id in exclude:
                 return False
             skip = skip_of(key.id, key.enabled, key.health, now)
+            if skip is None and key.rpm is not None:
+                skip = self._over_rpm(key, now)
             if skip is None:
                 return True
             if skipped is None:
@@ -69,6 +74,8 @@ class KeyPool(PoolReads):
             now = self._clock()
             key = ring.take(wanted)
             if key is not None:
+                if key.rpm is not None:
+                    self._windows.setdefault(key.id, deque()).append(now)
                 key.stats.requests += 1
                 key.stats.last_used = now
                 return key.lease(tuple(skipped) if skipped else ())
@@ -196,6 +203,7 @@ class KeyPool(PoolReads):
         with self._lock:
             self._get(key_id)
             del self._keys[key_id]
+            self._windows.pop(key_id, None)
             self._rebuild()
 
     def delete_matching(self, provider: str, model: str, api_key: str | None = None) -> int:
@@ -229,6 +237,17 @@ class KeyPool(PoolReads):
         return copy
 
     # -- internals (lock held) -----------------------------------------------------------------
+
+    def _over_rpm(self, key: Key, now: float) -> Skip | None:
+        """Skip for a key that served its `rpm` in the last minute, free at the oldest's end."""
+        window = self._windows.get(key.id)
+        if not window:
+            return None
+        while window and window[0] <= now - RPM_WINDOW:
+            window.popleft()
+        if len(window) < key.rpm:
+            return None
+        return Skip(key.id, SKIP_OVER_RPM, window[-key.rpm] + RPM_WINDOW)
 
     def _get(self, key_id: str) -> Key:
         key = self._keys.get(key_id)

@@ -45,7 +45,9 @@ end
 
 # KEYS: ring, last, seeded, version. ARGV: prefix, now, excluded ids...
 # version is "counter/epoch". Each key of the ring passed over (not excluded) adds a
-# skip triple: id, reason ('cooling', 'invalid', 'disabled'), until ('' unless cooling).
+# skip triple: id, reason ('cooling', 'invalid', 'disabled', 'over_rpm'), until ('' unless
+# waiting brings it back). `P:rpm:<id>` is the sorted set of a key with an rpm: its
+# attempts of the last 60 s, scored by start time, trimmed here.
 # → {1, version, id, provider, model, base_url, generation, secret, upstream_model,
 #    api_version, skip triples...}
 # | {2, version, skip triples...} | {0, version} no such model
@@ -71,18 +73,31 @@ for step = 0, #ring - 1 do
   local id = ring[((start - 1 + step) % #ring) + 1]
   if not excluded[id] then
     local h = p .. ':key:' .. id
-    local f = redis.call('HMGET', h, 'enabled', 'invalid', 'cooldown_until')
+    local f = redis.call('HMGET', h, 'enabled', 'invalid', 'cooldown_until', 'rpm')
     local reason, until_ = nil, ''
+    local rpm = tonumber(f[4] or '')
+    local window = p .. ':rpm:' .. id
     if f[1] ~= '1' then
       reason = 'disabled'
     elseif f[2] == '1' then
       reason = 'invalid'
     elseif tonumber(f[3] or '0') > now then
       reason, until_ = 'cooling', f[3]
+    elseif rpm then
+      redis.call('ZREMRANGEBYSCORE', window, '-inf', now - 60)
+      local n = redis.call('ZCARD', window)
+      if n >= rpm then
+        local first = redis.call('ZRANGE', window, n - rpm, n - rpm, 'WITHSCORES')
+        reason, until_ = 'over_rpm', string.format('%.6f', tonumber(first[2]) + 60)
+      end
     end
     if reason == nil then
       redis.call('SET', KEYS[2], id)
-      redis.call('HINCRBY', h, 'requests', 1)
+      local served = redis.call('HINCRBY', h, 'requests', 1)
+      if rpm then
+        redis.call('ZADD', window, now, ARGV[2] .. '-' .. served)
+        redis.call('EXPIRE', window, 61)
+      end
       redis.call('HSET', h, 'last_used', ARGV[2])
       local k = redis.call('HMGET', h, 'provider', 'model', 'base_url', 'generation', 'secret',
                            'upstream_model', 'api_version')
@@ -227,7 +242,7 @@ for i = 2, #ARGV do
     unring(p, f[1], id)
     if f[2] then redis.call('HDEL', KEYS[1], f[2]) end
     redis.call('ZREM', KEYS[2], id)
-    redis.call('DEL', h)
+    redis.call('DEL', h, p .. ':rpm:' .. id)
     deleted = deleted + 1
   end
 end
