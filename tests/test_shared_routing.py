@@ -103,3 +103,21 @@ def test_rpm_is_counted_pool_wide(redis_server, tmp_path, pairs, openai_upstream
         assert refused.status_code == 429, refused.text
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert len(openai_upstream.calls) == 6
+
+
+def test_a_429_in_one_process_cools_the_group_for_the_other(
+        redis_server, tmp_path, pairs, openai_upstream):  # noqa: F811
+    from fake_openai import error
+    entries = [{"provider": "openai", "model": "gpt-4o", "api_key": good_key(i),
+                "base_url": openai_upstream.base_url,
+                **({"quota_group": "project-a"} if i < 2 else {})} for i in range(3)]
+    pair = start_pair(redis_server, tmp_path, entries)
+    pairs.append(pair)
+    openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests",
+                                            headers={"retry-after": "30"}))
+    assert chat(pair[0], smart("gpt-4o")).status_code == 200
+    assert openai_upstream.keys_used() == [good_key(0), good_key(2)]
+    for i in range(3):
+        assert chat(pair[1], smart("gpt-4o")).status_code == 200
+    # The other process passes over both keys of the group without a call.
+    assert openai_upstream.keys_used()[2:] == [good_key(2)] * 3

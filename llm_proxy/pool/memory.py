@@ -12,7 +12,9 @@ from . import health as policy
 from . import stats
 from .base import PoolReads, exhausted, recovery_waits
 from .health import HEALTHY, skip_of
-from .lease import NOT_SENT, RPM_WINDOW, SKIP_OVER_RPM, Lease, Outcome, Skip
+from ..errors import RATE_LIMITED
+from .lease import (NOT_SENT, RPM_WINDOW, SKIP_OVER_RPM, SKIP_QUOTA_GROUP, Lease, Outcome,
+                    Skip)
 from .records import Key, stable_key_id
 from .rotation import rings_by_model
 from .stats import LAST_ERROR_CHARS
@@ -35,6 +37,8 @@ class KeyPool(PoolReads):
         self._rings: dict = {}
         # Start times of the attempts of the last RPM_WINDOW seconds, per key with an rpm.
         self._windows: dict[str, deque] = {}
+        # (provider, quota_group) → until when a 429 on one of its keys cools them all.
+        self._group_cooling: dict[tuple, float] = {}
         self._clock = clock
         self.default_cooldown = default_cooldown
         # Called (outside the lock) as on_state_change(key copy, old status, new, reason).
@@ -56,6 +60,10 @@ class KeyPool(PoolReads):
             if key.id in exclude:
                 return False
             skip = skip_of(key.id, key.enabled, key.health, now)
+            if skip is None and key.quota_group is not None:
+                until = self._group_cooling.get((key.provider, key.quota_group), 0.0)
+                if until > now:
+                    skip = Skip(key.id, SKIP_QUOTA_GROUP, until)
             if skip is None and key.rpm is not None:
                 skip = self._over_rpm(key, now)
             if skip is None:
@@ -107,6 +115,11 @@ class KeyPool(PoolReads):
                 key.stats.last_error = last_error
             if key.generation != lease.generation:
                 return  # about the key as it was before an edit
+            if outcome.kind == RATE_LIMITED and key.quota_group is not None:
+                # The quota is the group's: every key drawing on it waits as long.
+                group = (key.provider, key.quota_group)
+                if change.cool_until > self._group_cooling.get(group, 0.0):
+                    self._group_cooling[group] = change.cool_until
             health = policy.apply(key.health, change)
             if health == key.health:
                 return

@@ -73,16 +73,23 @@ for step = 0, #ring - 1 do
   local id = ring[((start - 1 + step) % #ring) + 1]
   if not excluded[id] then
     local h = p .. ':key:' .. id
-    local f = redis.call('HMGET', h, 'enabled', 'invalid', 'cooldown_until', 'rpm')
+    local f = redis.call('HMGET', h, 'enabled', 'invalid', 'cooldown_until', 'rpm',
+                         'quota_group', 'provider')
     local reason, until_ = nil, ''
     local rpm = tonumber(f[4] or '')
     local window = p .. ':rpm:' .. id
+    local group_until = 0
+    if f[5] and f[5] ~= '' then
+      group_until = tonumber(redis.call('GET', p .. ':qg:' .. f[6] .. ':' .. f[5]) or '0')
+    end
     if f[1] ~= '1' then
       reason = 'disabled'
     elseif f[2] == '1' then
       reason = 'invalid'
     elseif tonumber(f[3] or '0') > now then
       reason, until_ = 'cooling', f[3]
+    elseif group_until > now then
+      reason, until_ = 'quota_group', string.format('%.6f', group_until)
     elseif rpm then
       redis.call('ZREMRANGEBYSCORE', window, '-inf', now - 60)
       local n = redis.call('ZCARD', window)
@@ -121,17 +128,29 @@ return reply
 """
 
 # KEYS: the key's hash. ARGV: generation, now, clear, invalidate, cool_until, backoff,
-# reset_streak, backoff base, backoff max, last_error ('' keeps it), then counter pairs.
+# reset_streak, backoff base, backoff max, last_error ('' keeps it), group ('1': a 429
+# that cools the key's quota group, `P:qg:<provider>:<quota_group>` holding until when),
+# prefix, then counter pairs.
 # → {} when the key is gone, else {old invalid, old cooldown_until, new invalid, new cooldown_until}
 REPORT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-for i = 11, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 13, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'last_error', ARGV[10]) end
 local h = redis.call('HMGET', KEYS[1], 'generation', 'invalid', 'cooldown_until', 'failure_streak')
 local invalid, until_, streak = h[2] or '0', tonumber(h[3] or '0'), tonumber(h[4] or '0')
 local old = {invalid, h[3] or '0'}
 if h[1] ~= ARGV[1] then return {old[1], old[2], old[1], old[2]} end
 local now = tonumber(ARGV[2])
+if ARGV[11] == '1' then
+  local g = redis.call('HMGET', KEYS[1], 'provider', 'quota_group')
+  if g[2] and g[2] ~= '' then
+    local group = ARGV[12] .. ':qg:' .. g[1] .. ':' .. g[2]
+    local cool = tonumber(ARGV[5])
+    if cool > tonumber(redis.call('GET', group) or '0') then
+      redis.call('SET', group, ARGV[5], 'EX', math.max(1, math.ceil(cool - now) + 1))
+    end
+  end
+end
 if ARGV[3] == '1' then
   invalid, until_, streak = '0', 0, 0
 else

@@ -18,7 +18,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..errors import Conflict, ModelNotFound, NoUsableKey, NotFound, SharedStateUnavailable
+from ..errors import RATE_LIMITED, Conflict, ModelNotFound, NoUsableKey, NotFound, SharedStateUnavailable
 from ..redaction import mask_echoes
 from . import health as policy
 from . import stats
@@ -199,7 +199,8 @@ class RedisKeyPool(PoolReads):
             reply = self._report(keys=[self._k("key", lease.id)], args=[
                 lease.generation, repr(now), int(change.clear), int(change.invalidate),
                 repr(change.cool_until), int(change.backoff), int(change.reset_streak),
-                repr(ERROR_COOLDOWN_BASE), repr(ERROR_COOLDOWN_MAX), last_error, *pairs])
+                repr(ERROR_COOLDOWN_BASE), repr(ERROR_COOLDOWN_MAX), last_error,
+                "1" if outcome.kind == RATE_LIMITED else "0", self.prefix, *pairs])
         except _DOWN:
             self._lost("during a report")
             self._local.report(lease, outcome)
