@@ -43,7 +43,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.extensions["llm_proxy.attempts"] = AttemptLoop(
         pool, max_attempts=config.max_attempts, connect_timeout=config.connect_timeout,
         read_timeout=config.upstream_timeout, metrics=metrics, activity=activity,
-        fallbacks=config.fallbacks)
+        fallbacks=config.fallbacks, max_wait=config.max_wait_seconds)
     app.wsgi_app = metrics.wrap_wsgi(app.wsgi_app)
 
     if config.key_recheck_seconds > 0:

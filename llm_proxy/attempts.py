@@ -9,6 +9,7 @@ loop knows operations (llm_proxy.formats) and the pool's interface, nothing of f
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import NamedTuple
 
@@ -35,15 +36,19 @@ SERVED_MODEL_HEADER = "x-llm-proxy-model"
 SERVED_KEY_HEADER = "x-llm-proxy-key"
 # A translation bug is the proxy's, not the key's: counted, never a health change.
 PROXY_FAULT = "proxy_error"
+# How long past a key's recovery a waiting request looks again.
+WAKE_MARGIN = 0.01
 # A request's error kind (in its record) when every key of the model was cooling down.
 ALL_COOLING = "all_keys_cooling"
 
 
 class AttemptLoop:
     def __init__(self, pool, *, max_attempts: int, connect_timeout: float,
-                 read_timeout: float, metrics=None, activity=None, fallbacks=None):
+                 read_timeout: float, metrics=None, activity=None, fallbacks=None,
+                 max_wait: float = 0.0):
         self.pool = pool
         self.fallbacks = fallbacks or {}  # MODEL_FALLBACKS: alias → models in order
+        self.max_wait = max_wait  # MAX_WAIT_SECONDS
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.activity = activity
         self.max_attempts = max_attempts
@@ -58,17 +63,24 @@ class AttemptLoop:
         """
         started = time.perf_counter()
         trail = _Trail()
+        deadline = started + self.max_wait if self.max_wait > 0 else None
         models = models_of(op.model, self.fallbacks)
         if models is None:
-            return self._serve_model(op, trail, started)
-        failures: list[_Exhausted] = []
-        for model in models:
-            op.model = model  # logs, metrics and records name the model tried
-            try:
-                return self._serve_model(op, trail, started, exhausted=failures.append)
-            except _Skipped:
-                continue
-        worst = _most_telling(failures)
+            return self._serve_model(op, trail, started, deadline)
+        while True:
+            failures: list[_Exhausted] = []
+            for model in models:
+                op.model = model  # logs, metrics and records name the model tried
+                try:
+                    return self._serve_model(op, trail, started, None, failures.append)
+                except _Skipped:
+                    continue
+            worst = _most_telling(failures)
+            # Every model refused without a call, the first to recover soon enough: wait
+            # for it, then go through the list again (an earlier model may be back first).
+            if not (all(f.lease is None for f in failures)
+                    and self._waited(op, worst.error, deadline, trail, started)):
+                break
         op.model = worst.model
         if worst.lease is None:
             self._record_refused(op, trail, worst.error, started,
@@ -79,10 +91,12 @@ class AttemptLoop:
                               error=getattr(worst.error, "failure", BAD_REQUEST))
         raise worst.error
 
-    def _serve_model(self, op, trail: "_Trail", started: float, exhausted=None) -> Response:
+    def _serve_model(self, op, trail: "_Trail", started: float, deadline: float | None,
+                     exhausted=None) -> Response:
         """Serve `op` from the keys of `op.model`. When none could serve, the error is
         raised, or with `exhausted` (a fallback list) handed to it and _Skipped raised,
-        the request's end being the caller's to log."""
+        the request's end being the caller's to log. Until `deadline` (perf_counter), a
+        first acquire finding every key cooling waits for the first to recover."""
         tried: set[str] = set()
         last_error: ProxyError | None = None
         lease: Lease | None = None
@@ -90,15 +104,15 @@ class AttemptLoop:
             previous = lease
             try:
                 lease = self.pool.acquire(op.model, tried)
-            except (AllKeysCoolingDown, NoUsableKey) as err:
-                trail.skip(err.skipped)
-                if previous is None:
-                    if exhausted is not None:
-                        exhausted(_Exhausted(op.model, err, None))
-                        raise _Skipped() from None
-                    self._record_refused(op, trail, err, started)
-                    raise
-                lease = None  # the keys not tried yet cannot serve: answer the last error
+            except AllKeysCoolingDown as err:
+                if self._waited(op, err, deadline, trail, started):
+                    lease = self._acquire_after_wait(op, tried, trail, started, deadline)
+                else:
+                    lease = self._exhausted_model(op, trail, started, err, previous is None,
+                                                  exhausted)
+            except NoUsableKey as err:
+                lease = self._exhausted_model(op, trail, started, err, previous is None,
+                                              exhausted)
             except ModelNotFound as err:
                 if exhausted is not None:
                     exhausted(_Exhausted(op.model, err, None))
@@ -152,6 +166,60 @@ class AttemptLoop:
                 self._report(trail, lease, Outcome(PROXY_FAULT, message="internal error"))
                 self._log_request(op, lease, 500, trail, started, error=PROXY_FAULT)
                 raise
+        return self._model_failed(op, trail, started, lease, last_error, exhausted)
+
+    def _exhausted_model(self, op, trail: "_Trail", started: float, err: ProxyError,
+                         first: bool, exhausted) -> None:
+        """A later acquire found no usable key: None, to answer the last attempt's error.
+        A first one: the model's refusal, raised (or handed to `exhausted`)."""
+        trail.skip(err.skipped)
+        if not first:
+            return None  # the keys not tried yet cannot serve: answer the last error
+        if exhausted is not None:
+            exhausted(_Exhausted(op.model, err, None))
+            raise _Skipped() from None
+        self._record_refused(op, trail, err, started)
+        raise err
+
+    def _acquire_after_wait(self, op, tried: set, trail: "_Trail", started: float,
+                            deadline: float | None) -> Lease | None:
+        """A lease of the model after waiting, waiting again while the deadline allows
+        (another request may have taken the recovered key's turn)."""
+        while True:
+            try:
+                return self.pool.acquire(op.model, tried)
+            except AllKeysCoolingDown as err:
+                if not self._waited(op, err, deadline, trail, started):
+                    return self._exhausted_model(op, trail, started, err, not tried, None)
+
+    def _waited(self, op, err: ProxyError, deadline: float | None, trail: "_Trail",
+                started: float) -> bool:
+        """Wait out `err`'s Retry-After when the request's MAX_WAIT_SECONDS allows it:
+        True once waited, False when it does not fit. A client that leaves meanwhile is let
+        go at once (ClientGone), no upstream call made for it."""
+        wait = getattr(err, "retry_after", None)
+        if deadline is None or not isinstance(err, AllKeysCoolingDown) or wait is None:
+            return False
+        # A moment past the recovery: the key's cooldown has ended when the pool looks.
+        wait += WAKE_MARGIN
+        if time.perf_counter() + wait > deadline:
+            return False
+        left = threading.Event()
+        watch = watch_client(left.set)
+        try:
+            gone = left.wait(wait)
+        finally:
+            gone = unwatch(watch) or gone
+        if gone:
+            self._log_request(op, None, ClientGone.status, trail, started, "client_closed",
+                              error=CLIENT_GONE)
+            raise ClientGone()
+        return True
+
+    def _model_failed(self, op, trail: "_Trail", started: float, lease: Lease,
+                      last_error: ProxyError | None, exhausted) -> Response:
+        """Every attempt at the model failed over: its last error, raised (or handed to
+        `exhausted`)."""
         assert last_error is not None
         if last_error.status == 429:
             # The last key's own hint (or none) is not when the model can serve again.

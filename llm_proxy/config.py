@@ -27,6 +27,8 @@ class Config:
     max_attempts: int = 5
     # MODEL_FALLBACKS (SPEC §10): alias → models tried in order.
     fallbacks: dict = field(default_factory=dict)
+    # MAX_WAIT_SECONDS: how long a request may wait for a cooling key instead of a 429.
+    max_wait_seconds: float = 0.0
     key_cooldown_seconds: float = 60.0
     key_recheck_seconds: float = 300.0
     max_body_bytes: int = 32 * 1024 * 1024
@@ -70,6 +72,7 @@ class Config:
             max_attempts=int(_number(env, "MAX_ATTEMPTS", 5, minimum=1, integer=True,
                                      maximum=None)),
             fallbacks=parse_fallbacks(env.get("MODEL_FALLBACKS")),
+            max_wait_seconds=_number(env, "MAX_WAIT_SECONDS", 0.0, minimum=0),
             key_cooldown_seconds=_number(env, "KEY_COOLDOWN_SECONDS", 60.0, minimum=0),
             key_recheck_seconds=_number(env, "KEY_RECHECK_SECONDS", 300.0, minimum=0),
             max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 32 * 1024 * 1024,
