@@ -251,3 +251,23 @@ def test_with_redis_gone_each_process_answers_from_what_it_recorded(make_proxy,
     assert totals(usage.json()["total"])["requests"] == 2
     records = proxy.admin("GET", "/api/requests").json()["requests"]
     assert [r["status"] for r in records] == [200, 200]
+
+
+def test_a_request_the_keys_provider_cannot_take_is_recorded_as_not_sent(make_proxy,
+                                                                         anthropic_upstream):
+    from anthropic_common import MODEL, anthropic_entry
+    proxy = make_proxy([anthropic_entry(anthropic_upstream, 0)])
+    resp = proxy.chat({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}],
+                       "n": 2})
+    assert resp.status_code == 400
+    record, = proxy.admin("GET", "/api/requests").json()["requests"]
+    key_id = proxy.pool.keys()[0].id
+    assert (record["status"], record["error"], record["served_key"]) == (400, "bad_request",
+                                                                         None)
+    assert record["attempts"] == [{"key": key_id, "provider": "anthropic",
+                                   "outcome": "not_sent"}]
+    usage = proxy.admin("GET", "/api/usage?minutes=1").json()
+    assert totals(usage["models"][MODEL]) == {"requests": 1, "errors": {"bad_request": 1},
+                                              "prompt_tokens": 0, "completion_tokens": 0}
+    assert usage["keys"] == {}  # the key never saw it
+    assert anthropic_upstream.bodies == []

@@ -68,7 +68,7 @@ class SharedActivity(LocalActivity):
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._pending_counts: dict[int, dict[str, int]] = {}
-        self._pending_records: list[str] = []
+        self._pending_records: deque = deque(maxlen=self.kept)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = None
@@ -83,7 +83,6 @@ class SharedActivity(LocalActivity):
             for name, value in counts.items():
                 bucket[name] = bucket.get(name, 0) + value
             self._pending_records.append(line)
-            del self._pending_records[:-self.kept]
             if self._pid != os.getpid():  # first use, or a forked worker: no thread yet
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, daemon=True,
@@ -120,7 +119,7 @@ class SharedActivity(LocalActivity):
         with self._flush_lock:
             with self._lock:
                 counts, self._pending_counts = self._pending_counts, {}
-                lines, self._pending_records = self._pending_records, []
+                lines, self._pending_records = self._pending_records, deque(maxlen=self.kept)
             if not counts and not lines:
                 return
             ttl = HORIZON_MINUTES * 60 + 120
