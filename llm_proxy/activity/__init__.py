@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from . import record as records
-from .store import RECORDS_KEPT, LocalActivity, SharedActivity
+from .store import RECORDS_KEPT, LocalActivity
 from .usage import HORIZON_MINUTES
 
 __all__ = ["Activity", "HORIZON_MINUTES", "RECORDS_KEPT", "make_activity"]
@@ -41,5 +41,6 @@ class Activity:
 def make_activity(config, clock=time.time) -> Activity:
     """The Redis-backed store with REDIS_URL, else the in-process one."""
     if config.redis_url:
+        from .shared_store import SharedActivity
         return Activity(SharedActivity(config.redis_url, config.redis_prefix, clock=clock))
     return Activity(LocalActivity(clock=clock))
