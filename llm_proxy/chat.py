@@ -34,10 +34,18 @@ def list_models():
     for a client that sends its key as Google's SDKs do)."""
     if gemini_api.google_style():
         return gemini_api.list_models()
-    pool = current_app.extensions["llm_proxy.pool"]
     data = [{"id": model, "object": "model", "created": 0, "owned_by": provider}
-            for model, provider in pool.models()]
+            for model, provider in _models()]
     return jsonify({"object": "list", "data": data})
+
+
+def _models() -> list[tuple[str, str]]:
+    """(name, owner) of every model with a key, then every MODEL_FALLBACKS alias that is
+    not one (owned by the proxy, which serves it from the models it names)."""
+    models = current_app.extensions["llm_proxy.pool"].models()
+    names = {name for name, _ in models}
+    aliases = current_app.extensions["llm_proxy.attempts"].fallbacks
+    return models + [(alias, "llm-proxy") for alias in aliases if alias not in names]
 
 
 @bp.get("/models/<path:model>")
@@ -46,7 +54,7 @@ def get_model(model: str):
     """One model in OpenAI's format, or 404 model_not_found (Gemini's for Google's SDKs)."""
     if gemini_api.google_style():
         return gemini_api.get_model(model)
-    for name, provider in current_app.extensions["llm_proxy.pool"].models():
+    for name, provider in _models():
         if name == model:
             return jsonify({"id": name, "object": "model", "created": 0, "owned_by": provider})
     raise ModelNotFound(f"The model '{model}' does not exist in this proxy.", param="model")

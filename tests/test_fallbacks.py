@@ -133,3 +133,15 @@ def test_a_bad_model_fallbacks_stops_the_start_with_one_line(value):
         Config.from_env({"MODEL_FALLBACKS": value}, dotenv_path=None)
     assert str(info.value).startswith("MODEL_FALLBACKS")
     assert "\n" not in str(info.value)
+
+
+def test_aliases_are_listed_with_the_models(make_proxy, openai_upstream, anthropic_upstream):
+    proxy = make_proxy(pool(openai_upstream, anthropic_upstream),
+                       MODEL_FALLBACKS=json.dumps({"smart": [CLAUDE, "gpt-4o"],
+                                                   "gpt-4o": ["gpt-4o", CLAUDE]}))
+    listed = proxy.http.get(proxy.url + "/v1/models").json()["data"]
+    assert [(m["id"], m["owned_by"]) for m in listed] == [
+        ("gpt-4o", "openai"), (CLAUDE, "anthropic"), ("smart", "llm-proxy")]
+    one = proxy.http.get(proxy.url + "/v1/models/smart")
+    assert one.status_code == 200 and one.json()["owned_by"] == "llm-proxy"
+    assert openai_upstream.calls == [] and anthropic_upstream.calls == []
