@@ -62,7 +62,7 @@ class AttemptLoop:
         the next only when no key of the one before could serve.
         """
         started = time.perf_counter()
-        trail = _Trail()
+        trail = _Trail(op.model)
         deadline = started + self.max_wait if self.max_wait > 0 else None
         models = models_of(op.model, self.fallbacks)
         if models is None:
@@ -343,7 +343,8 @@ class AttemptLoop:
             served = lease if error is None or error == CLIENT_GONE else None
             self.activity.request(
                 time=trail.wall, client_format=client_format,
-                model=op.model, stream=op.stream, status=status, error=error,
+                model=trail.asked, tried_model=op.model, stream=op.stream, status=status,
+                error=error,
                 seconds=seconds, attempts=trail.attempts, skipped=trail.skipped,
                 served=served, usage=trail.usage, request_id=request_id, known_model=True)
 
@@ -354,7 +355,8 @@ class AttemptLoop:
         if self.activity is None:
             return
         self.activity.request(
-            time=trail.wall, client_format=op.client.name, model=op.model, stream=op.stream,
+            time=trail.wall, client_format=op.client.name, model=trail.asked,
+            tried_model=op.model, stream=op.stream,
             status=err.status, error=_refusal_kind(err), seconds=time.perf_counter() - started,
             attempts=trail.attempts, skipped=trail.skipped, served=None, usage=None,
             request_id=None, known_model=known_model)
@@ -391,10 +393,11 @@ class _Trail:
     """One request's way through the pool, for its record: when it came, each attempt's
     key and outcome, the keys passed over (Skip values) and the tokens last reported."""
 
-    __slots__ = ("wall", "attempts", "skipped", "usage")
+    __slots__ = ("wall", "asked", "attempts", "skipped", "usage")
 
-    def __init__(self):
+    def __init__(self, asked: str):
         self.wall = time.time()
+        self.asked = asked  # the model as the client named it (a fallback list, an alias)
         self.attempts: list[Attempt] = []
         self.skipped: tuple = ()
         self.usage: dict | None = None

@@ -271,3 +271,24 @@ def test_a_request_the_keys_provider_cannot_take_is_recorded_as_not_sent(make_pr
                                               "prompt_tokens": 0, "completion_tokens": 0}
     assert usage["keys"] == {}  # the key never saw it
     assert anthropic_upstream.bodies == []
+
+
+def test_a_fallback_request_keeps_the_name_asked_and_counts_for_the_model_that_served(
+        make_proxy, openai_upstream):
+    proxy = make_proxy([key_entry(openai_upstream, 0, model="gpt-4o"),
+                        key_entry(openai_upstream, 1, model="gpt-4o-mini")],
+                       MODEL_FALLBACKS=json.dumps({"cheap-first": ["gpt-4o", "gpt-4o-mini"]}))
+    openai_upstream.fail(good_key(0), error(429, "Rate limit reached", "requests",
+                                            headers={"Retry-After": "30"}))
+    resp = proxy.chat({**ASK, "model": "cheap-first"})
+    assert resp.status_code == 200 and resp.headers["x-llm-proxy-model"] == "gpt-4o-mini"
+    record, = proxy.admin("GET", "/api/requests").json()["requests"]
+    k0, k1 = id_of(proxy, good_key(0)), id_of(proxy, good_key(1))
+    assert (record["model"], record["served_model"], record["served_key"]) == (
+        "cheap-first", "gpt-4o-mini", k1)
+    assert [(a["key"], a["outcome"]) for a in record["attempts"]] == [(k0, "rate_limited"),
+                                                                     (k1, "ok")]
+    usage = proxy.admin("GET", "/api/usage?minutes=1").json()
+    assert {m: totals(s)["requests"] for m, s in usage["models"].items()} == {"gpt-4o-mini": 1}
+    assert {k: totals(s)["errors"] for k, s in usage["keys"].items()} == {
+        k0: {"rate_limited": 1}, k1: {}}

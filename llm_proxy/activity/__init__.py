@@ -21,10 +21,12 @@ class Activity:
     def __init__(self, store: LocalActivity):
         self.store = store
 
-    def request(self, **values) -> dict:
-        """Record one finished request (the keyword values of record.build)."""
+    def request(self, *, tried_model: str, **values) -> dict:
+        """Record one finished request (the keyword values of record.build); its usage
+        counts for `tried_model`, the pool's model that served it or was tried last (the
+        record keeps the name the client asked for, which may be a list or an alias)."""
         record = records.build(**values)
-        self.store.add(record, records.usage_counts(record))
+        self.store.add(record, records.usage_counts(record, tried_model))
         return record
 
     def usage(self, minutes: int) -> dict:

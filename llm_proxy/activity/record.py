@@ -92,15 +92,16 @@ def split_field(name: str) -> tuple[str, str, str] | None:
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
-def usage_counts(record: dict) -> dict[str, int]:
-    """What `record` adds to its minute: per request (in total and for its model, when the
-    pool knows it) and per attempt on each key; tokens go to the key that answered."""
+def usage_counts(record: dict, model: str | None = None) -> dict[str, int]:
+    """What `record` adds to its minute: per request (in total and for `model`, the pool's
+    model it was served by or tried last, when the pool knows it) and per attempt on each
+    key; tokens go to the key that answered."""
     counts: dict[str, int] = {}
     prompt, completion = record["prompt_tokens"], record["completion_tokens"]
     error = record["error"]
     scopes = [(TOTAL, "")]
     if record["known_model"]:
-        scopes.append((MODEL, record["model"]))
+        scopes.append((MODEL, (model or record["model"])[:NAME_CHARS]))
     for scope, name in scopes:
         _add(counts, field(scope, name, "requests"), 1)
         if error:
