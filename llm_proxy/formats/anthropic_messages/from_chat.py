@@ -70,14 +70,20 @@ def tool_input(arguments) -> dict:
     return value
 
 
-def message_body(completion: dict, model: str) -> dict:
-    """The Anthropic `message` for a `chat.completion` object; ValueError if it is none."""
+def first_choice(completion) -> tuple[dict, dict]:
+    """A `chat.completion`'s first choice and its message ({} if it has none); ValueError
+    if it is not a chat.completion."""
     choices = completion.get("choices") if isinstance(completion, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise ValueError("not a chat.completion object")
     choice = choices[0]
     reply = choice.get("message")
-    reply = reply if isinstance(reply, dict) else {}
+    return choice, reply if isinstance(reply, dict) else {}
+
+
+def message_body(completion: dict, model: str) -> dict:
+    """The Anthropic `message` for a `chat.completion` object; ValueError if it is none."""
+    choice, reply = first_choice(completion)
     content: list = []
     text = text_of(reply.get("content")) or text_of(reply.get("refusal"))
     if text:

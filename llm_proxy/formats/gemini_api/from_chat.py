@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from ..anthropic_messages.from_chat import listed, text_of, tool_input
+from ..anthropic_messages.from_chat import first_choice, listed, text_of, tool_input
 
 FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
                   "function_call": "STOP", "content_filter": "SAFETY"}
@@ -68,11 +68,7 @@ def candidate(parts: list, finish: str | None) -> dict:
 
 def response_body(completion: dict, model: str) -> dict:
     """The GenerateContentResponse for a `chat.completion`; ValueError if it is none."""
-    choices = completion.get("choices") if isinstance(completion, dict) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ValueError("not a chat.completion object")
-    choice = choices[0]
-    reply = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    choice, reply = first_choice(completion)
     parts: list = []
     text = text_of(reply.get("content")) or text_of(reply.get("refusal"))
     if text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from ..anthropic_messages.from_chat import listed, text_of
+from ..anthropic_messages.from_chat import first_choice, listed, text_of
 from .usage import responses_usage
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -68,11 +68,7 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, namespaced:
 
 def response_body(completion: dict, body: dict, model: str, namespaced: dict) -> dict:
     """The Responses object for a `chat.completion`; ValueError if it is none."""
-    choices = completion.get("choices") if isinstance(completion, dict) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ValueError("not a chat.completion object")
-    choice = choices[0]
-    reply = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    choice, reply = first_choice(completion)
     output: list = []
     text = text_of(reply.get("content")) or text_of(reply.get("refusal"))
     if text:
